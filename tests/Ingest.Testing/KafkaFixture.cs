@@ -1,0 +1,148 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using Ingest.Contracts;
+using Ingest.Testing.MockKafka;
+using Testcontainers.Kafka;
+using Xunit;
+
+namespace Ingest.Testing;
+
+/// <summary>
+/// The tests' broker, resolved in this order: <c>INGEST_TEST_KAFKA</c> (any external broker) →
+/// Testcontainers when a Docker engine answers → librdkafka's mock cluster. Shared by a test
+/// assembly; each test creates its own topics and groups.
+/// </summary>
+public sealed class KafkaFixture : IAsyncLifetime
+{
+    private KafkaContainer? _container;
+    private readonly Dictionary<string, string> _clientSettings = new(StringComparer.Ordinal);
+
+    public string BootstrapServers { get; private set; } = "";
+
+    public BrokerKind Kind { get; private set; }
+
+    public bool IsMock => Kind == BrokerKind.Mock;
+
+    /// <summary>The mock cluster, for fault injection; null on a real broker.</summary>
+    public MockCluster? Mock { get; private set; }
+
+    /// <summary>Settings to merge into every client config a test builds (e.g. <c>fetch.wait.max.ms</c> on the mock).</summary>
+    public IReadOnlyDictionary<string, string> ClientSettings => _clientSettings;
+
+    public async ValueTask InitializeAsync()
+    {
+        var external = Environment.GetEnvironmentVariable("INGEST_TEST_KAFKA");
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            Kind = BrokerKind.External;
+            BootstrapServers = external.Trim();
+        }
+        else if (Docker.EngineAnswers)
+        {
+            Kind = BrokerKind.Container;
+            _container = new KafkaBuilder("apache/kafka:3.9.1").Build();
+            await _container.StartAsync();
+            BootstrapServers = _container.GetBootstrapAddress();
+        }
+        else
+        {
+            Kind = BrokerKind.Mock;
+            Mock = new MockCluster(brokers: 3);
+            BootstrapServers = Mock.BootstrapServers;
+            // An empty Fetch on the mock is answered only after the full fetch.wait.max.ms (500 ms default).
+            _clientSettings["fetch.wait.max.ms"] = "10";
+        }
+    }
+
+    /// <summary>Creates a topic with a unique name starting with <paramref name="prefix"/>, and its dead-letter topic.</summary>
+    public async Task<string> CreateTopicAsync(string prefix, int partitions = 4, CancellationToken cancellationToken = default)
+    {
+        var topic = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 200)];
+        var names = new[] { topic, IngestTopics.DeadLetterFor(topic) };
+        if (Mock is not null)
+        {
+            foreach (var name in names)
+            {
+                Mock.CreateTopic(name, partitions, Math.Min(3, Mock.BrokerCount));
+            }
+        }
+        else
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+            var brokers = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers.Count;
+            var replication = (short)Math.Min(3, brokers);
+            await admin.CreateTopicsAsync(names.Select(name => new TopicSpecification
+            {
+                Name = name,
+                NumPartitions = partitions,
+                ReplicationFactor = replication,
+                Configs = new Dictionary<string, string>
+                {
+                    ["min.insync.replicas"] = Math.Max(1, replication - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    ["compression.type"] = "producer",
+                },
+            }));
+        }
+
+        await WaitForLeadersAsync(topic, partitions, cancellationToken);
+        return topic;
+    }
+
+    /// <summary>Skips the calling test on the mock cluster, saying why; runs it on a real broker.</summary>
+    public void SkipIfMock(string reason)
+    {
+        if (IsMock)
+        {
+            Assert.Skip($"Skipped on librdkafka's mock cluster: {reason}");
+        }
+    }
+
+    /// <summary>A client config for this broker with <see cref="ClientSettings"/> applied.</summary>
+    public T Configure<T>(T config)
+        where T : ClientConfig
+    {
+        config.BootstrapServers = BootstrapServers;
+        foreach (var (key, value) in _clientSettings)
+        {
+            if (config is ConsumerConfig || key != "fetch.wait.max.ms")
+            {
+                config.Set(key, value);
+            }
+        }
+
+        return config;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Mock?.Dispose();
+        if (_container is not null)
+        {
+            await _container.DisposeAsync();
+        }
+    }
+
+    private async Task WaitForLeadersAsync(string topic, int partitions, CancellationToken cancellationToken)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(5));
+            var ready = metadata.Topics.SingleOrDefault(t => t.Topic == topic) is { Error.IsError: false } t
+                && t.Partitions.Count == partitions
+                && t.Partitions.All(p => p.Leader >= 0);
+            if (ready)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Topic {topic} has no leader for every partition after 30 s.");
+            }
+
+            await Task.Delay(50, cancellationToken); // polling a condition with a deadline
+        }
+    }
+}
