@@ -1,0 +1,64 @@
+using System.Text;
+using Confluent.Kafka;
+using Ingest.Contracts.Codec;
+using Ingest.Contracts.Envelope;
+
+namespace Ingest.Contracts.Tests;
+
+public sealed class PayloadEnvelopeTests
+{
+    private static readonly PayloadEnvelope Sample = new(
+        "dev", "s-1", 42, "application/json", PayloadCodec.Name,
+        DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123), Guid.NewGuid(), 1234, 0xdeadbeef_cafef00d);
+
+    [Fact]
+    public void Written_headers_read_back_equal()
+    {
+        var headers = Sample.WriteTo(new Headers());
+
+        Assert.Equal(Sample, PayloadEnvelope.ReadFrom(headers));
+    }
+
+    [Fact]
+    public void Missing_header_is_named_in_the_error()
+    {
+        var headers = Sample.WriteTo(new Headers());
+        headers.Remove(IngestHeaders.Seq);
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains(IngestHeaders.Seq, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_version_is_refused()
+    {
+        var headers = Sample.WriteTo(new Headers());
+        headers.Remove(IngestHeaders.Version);
+        headers.Add(IngestHeaders.Version, Encoding.UTF8.GetBytes("2"));
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains("version", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_headers_at_all_is_refused()
+    {
+        Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(null));
+    }
+
+    [Theory]
+    [InlineData(IngestHeaders.Session, "bad id")]
+    [InlineData(IngestHeaders.Seq, "-5")]
+    [InlineData(IngestHeaders.PayloadId, "nope")]
+    [InlineData(IngestHeaders.Checksum, "xyz")]
+    [InlineData(IngestHeaders.Encoding, "gzip")]
+    public void Malformed_header_is_refused(string name, string value)
+    {
+        var headers = Sample.WriteTo(new Headers());
+        headers.Remove(name);
+        headers.Add(name, Encoding.UTF8.GetBytes(value));
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains(name, ex.Message, StringComparison.Ordinal);
+    }
+}
