@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs and starts what the tests need, then runs the whole suite.
+#   bash tests/run.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Worker]
+# Broker: INGEST_TEST_KAFKA=host:port uses an existing one; otherwise Testcontainers when a Docker
+# engine answers, else librdkafka's in-process mock cluster (chosen by the test fixture).
+# Postgres: INGEST_TEST_PG (a connection string) uses an existing server; otherwise a private
+# cluster from tests/pg.sh (installs Debian's postgresql when missing).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "tests/run.sh: the .NET SDK (dotnet) is not on PATH; install .NET SDK 10 first" >&2
+  exit 1
+fi
+
+if [ -z "${INGEST_TEST_PG:-}" ]; then
+  INGEST_TEST_PG="$(bash tests/pg.sh start)"
+  export INGEST_TEST_PG
+fi
+echo "run.sh: Postgres: ${INGEST_TEST_PG}"
+echo "run.sh: Kafka: ${INGEST_TEST_KAFKA:-resolved by the fixture (Testcontainers if a Docker engine answers, else librdkafka mock cluster)}"
+
+results="$root/TestResults"
+rm -rf "$results"
+started=$(date +%s)
+status=0
+# --blame-hang-timeout turns a hung test into a dump and a failure instead of a silent CI time-out.
+dotnet test Ingest.sln -c Release \
+  --results-directory "$results" \
+  --logger "trx" \
+  --logger "console;verbosity=normal" \
+  --blame-hang-timeout 10m \
+  "$@" || status=$?
+
+# One closing line over all test assemblies: "tests: N passed, N failed, N skipped".
+passed=0; failed=0; skipped=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+echo "run.sh: wall time $(( $(date +%s) - started )) s"
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+  exit 1
+fi
+if [ "$passed" -eq 0 ]; then
+  echo "run.sh: no test ran" >&2
+  exit 1
+fi
