@@ -1,11 +1,26 @@
+using Ingest.Worker.Consuming;
+using Ingest.Worker.Health;
+using Ingest.Worker.Storage;
+using Ingest.Worker.Telemetry;
+
 namespace Ingest.Worker;
 
-/// <summary>Entry point of the worker process.</summary>
+/// <summary>Entry point of the worker process: Kafka → Postgres, with /healthz and /metrics.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static void Main(string[] args) => Build(args).Run();
+
+    /// <summary>Builds the worker host; tests start several of these in one process.</summary>
+    public static WebApplication Build(string[] args)
     {
-        _ = args;
-        return 0;
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddWorkerTelemetry();
+        builder.AddPayloadStore();
+        builder.AddPayloadConsumer();
+
+        var app = builder.Build();
+        app.MapWorkerHealth();
+        app.MapWorkerMetrics();
+        return app;
     }
 }

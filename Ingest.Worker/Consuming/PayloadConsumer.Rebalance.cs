@@ -1,0 +1,169 @@
+using Confluent.Kafka;
+
+namespace Ingest.Worker.Consuming;
+
+/// <summary>Rebalance handlers and commits: all on the poll thread.</summary>
+internal sealed partial class PayloadConsumer
+{
+    private void OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _lanes[partition] = new PartitionLane(partition, _options, _processor.ProcessAsync, OnLaneFault);
+        }
+
+        UpdateAssignment();
+        Log.Assigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)), _lanes.Count);
+    }
+
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    {
+        var lanes = Take(partitions.Select(p => p.TopicPartition));
+        Log.Revoked(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)), lanes.Count);
+        foreach (var lane in lanes.Where(l => l.Paused))
+        {
+            TryResume(consumer, lane); // do not leave a pause behind on a partition we may get back
+        }
+
+        DrainAndCommit(consumer, lanes, _stopping ? _options.ShutdownDrainTimeout : _options.RevokeDrainTimeout);
+        UpdateAssignment();
+    }
+
+    private void OnLost(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)
+    {
+        // Someone else may own them already: stop at once and commit nothing (it would be rejected or wrong).
+        var lanes = Take(partitions.Select(p => p.TopicPartition));
+        foreach (var lane in lanes)
+        {
+            lane.Abort();
+            _telemetry.RemoveLag(lane.Partition.Topic, lane.Partition.Partition.Value);
+        }
+
+        UpdateAssignment();
+        Log.Lost(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
+    }
+
+    private List<PartitionLane> Take(IEnumerable<TopicPartition> partitions)
+    {
+        var lanes = new List<PartitionLane>();
+        foreach (var partition in partitions)
+        {
+            if (_lanes.Remove(partition, out var lane))
+            {
+                lanes.Add(lane);
+            }
+        }
+
+        return lanes;
+    }
+
+    /// <summary>Lets the lanes finish their queued work (up to <paramref name="timeout"/>), then commits what finished.</summary>
+    private void DrainAndCommit(IConsumer<byte[]?, byte[]?> consumer, List<PartitionLane> lanes, TimeSpan timeout)
+    {
+        if (lanes.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var lane in lanes)
+        {
+            lane.Complete();
+        }
+
+        var started = _timeProvider.GetTimestamp();
+        var completions = lanes.Select(l => l.Completion).ToArray();
+        if (!Task.WaitAll(completions, timeout))
+        {
+            // What is still running is cancelled and not committed; the next owner redelivers it (idempotent).
+            Log.DrainTimedOut(_logger, timeout, lanes.Count(l => !l.Completion.IsCompleted));
+            foreach (var lane in lanes)
+            {
+                lane.Abort();
+            }
+
+            Task.WaitAll(completions, TimeSpan.FromSeconds(5));
+        }
+
+        Commit(consumer, lanes);
+        foreach (var lane in lanes)
+        {
+            _telemetry.RemoveLag(lane.Partition.Topic, lane.Partition.Partition.Value);
+        }
+
+        Log.Drained(_logger, lanes.Count, _timeProvider.GetElapsedTime(started));
+    }
+
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyCollection<PartitionLane> lanes)
+    {
+        var pending = new List<(PartitionLane Lane, long Next)>();
+        foreach (var lane in lanes)
+        {
+            if (lane.Offsets.TryGetCommit(out var next))
+            {
+                pending.Add((lane, next));
+            }
+        }
+
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            consumer.Commit(pending.Select(p => new TopicPartitionOffset(p.Lane.Partition, new Offset(p.Next))));
+            foreach (var (lane, next) in pending)
+            {
+                lane.Offsets.MarkCommitted(next);
+            }
+
+            Log.Committed(_logger, string.Join(",", pending.Select(p => $"{p.Lane.Partition.Partition.Value}@{p.Next}")));
+        }
+        catch (TopicPartitionOffsetException ex)
+        {
+            foreach (var result in ex.Results.Where(r => !r.Error.IsError))
+            {
+                pending.Find(p => p.Lane.Partition == result.TopicPartition).Lane?.Offsets.MarkCommitted(result.Offset.Value);
+            }
+
+            Log.CommitFailed(_logger, ex.Message);
+        }
+        catch (KafkaException ex)
+        {
+            Log.CommitFailed(_logger, ex.Message); // retried at the next interval; nothing is lost, only redelivered
+        }
+    }
+
+    private void TryResume(IConsumer<byte[]?, byte[]?> consumer, PartitionLane lane)
+    {
+        try
+        {
+            consumer.Resume([lane.Partition]);
+            lane.Paused = false;
+        }
+        catch (KafkaException ex)
+        {
+            Log.ResumeFailed(_logger, lane.Partition.Partition.Value, ex.Message);
+        }
+    }
+
+    private void UpdateLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var partition in _lanes.Keys)
+        {
+            try
+            {
+                var high = consumer.GetWatermarkOffsets(partition).High;
+                var position = consumer.Position(partition);
+                if (high != Offset.Unset && position != Offset.Unset)
+                {
+                    _telemetry.SetLag(partition.Topic, partition.Partition.Value, Math.Max(0, high.Value - position.Value));
+                }
+            }
+            catch (KafkaException)
+            {
+                // Not known yet (no fetch response so far); the next interval tries again.
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using Confluent.Kafka;
+using Ingest.Worker.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Worker.Consuming;
+
+/// <summary>
+/// The consume loop: one Kafka consumer per process, one <see cref="PartitionLane"/> per assigned
+/// partition. Everything that touches the consumer (Consume, Pause, Resume, Commit and the rebalance
+/// handlers, which librdkafka calls from inside Consume) runs on the poll thread; lanes only report
+/// finished offsets, and the poll thread commits the contiguous prefix of them.
+/// </summary>
+internal sealed partial class PayloadConsumer
+{
+    // Short enough that held messages move and commits happen promptly while the topic is idle.
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+
+    private readonly Dictionary<TopicPartition, PartitionLane> _lanes = [];
+    private readonly WorkerOptions _options;
+    private readonly KafkaOptions _kafka;
+    private readonly BatchProcessor _processor;
+    private readonly WorkerTelemetry _telemetry;
+    private readonly KafkaClientLog _clientLog;
+    private readonly TimeProvider _timeProvider;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<PayloadConsumer> _logger;
+    private volatile TopicPartition[] _assignment = [];
+    private Error? _fatal;
+    private bool _stopping;
+
+    public PayloadConsumer(
+        IOptions<WorkerOptions> options,
+        IOptions<KafkaOptions> kafka,
+        BatchProcessor processor,
+        WorkerTelemetry telemetry,
+        KafkaClientLog clientLog,
+        TimeProvider timeProvider,
+        IHostApplicationLifetime lifetime,
+        ILogger<PayloadConsumer> logger)
+    {
+        _options = options.Value;
+        _kafka = kafka.Value;
+        _processor = processor;
+        _telemetry = telemetry;
+        _clientLog = clientLog;
+        _timeProvider = timeProvider;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    /// <summary>Partitions this worker owns right now (a snapshot; for tests and diagnostics).</summary>
+    public IReadOnlyList<TopicPartition> Assignment => _assignment;
+
+    /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled, then drains, commits and leaves the group.</summary>
+    public void Run(CancellationToken stoppingToken)
+    {
+        var config = _kafka.BuildConsumerConfig(_options.GroupId);
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+            .SetPartitionsAssignedHandler(OnAssigned)
+            .SetPartitionsRevokedHandler(OnRevoked)
+            .SetPartitionsLostHandler(OnLost)
+            .SetErrorHandler(OnError)
+            .SetLogHandler((_, message) => _clientLog.Log(message))
+            .SetStatisticsHandler((_, json) => _clientLog.Statistics(config.ClientId ?? "consumer", json))
+            .Build();
+        consumer.Subscribe(_kafka.Topic);
+        Log.Subscribed(_logger, _kafka.Topic, _options.GroupId);
+
+        try
+        {
+            Poll(consumer, stoppingToken);
+        }
+        catch
+        {
+            foreach (var lane in _lanes.Values)
+            {
+                lane.Abort();
+            }
+
+            _lanes.Clear();
+            throw;
+        }
+
+        ShutDown(consumer);
+    }
+
+    private void Poll(IConsumer<byte[]?, byte[]?> consumer, CancellationToken stoppingToken)
+    {
+        var lastCommit = _timeProvider.GetTimestamp();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (_fatal is { } fatal)
+            {
+                throw new KafkaException(fatal);
+            }
+
+            ReleaseHeld(consumer);
+            if (_timeProvider.GetElapsedTime(lastCommit) >= _options.CommitInterval)
+            {
+                Commit(consumer, [.. _lanes.Values]);
+                UpdateLag(consumer);
+                lastCommit = _timeProvider.GetTimestamp();
+            }
+
+            ConsumeResult<byte[]?, byte[]?>? result;
+            try
+            {
+                result = consumer.Consume(PollTimeout);
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                Log.ConsumeError(_logger, ex.Error.Code.ToString(), ex.Error.Reason);
+                continue;
+            }
+
+            if (result is null || result.IsPartitionEOF)
+            {
+                continue;
+            }
+
+            if (!_lanes.TryGetValue(result.TopicPartition, out var lane))
+            {
+                Log.NoLane(_logger, result.Topic, result.Partition.Value, result.Offset.Value);
+                continue;
+            }
+
+            if (!lane.Offer(result) && !lane.Paused)
+            {
+                // The lane is full: stop fetching this partition until it has room (bounded memory).
+                consumer.Pause([lane.Partition]);
+                lane.Paused = true;
+                Log.Paused(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
+            }
+        }
+    }
+
+    private void ReleaseHeld(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        foreach (var lane in _lanes.Values)
+        {
+            if (lane.Paused && lane.TryReleaseHeld())
+            {
+                consumer.Resume([lane.Partition]);
+                lane.Paused = false;
+                Log.Resumed(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
+            }
+        }
+    }
+
+    private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _stopping = true;
+        var lanes = _lanes.Values.ToList();
+        _lanes.Clear();
+        Log.ShuttingDown(_logger, lanes.Count);
+        DrainAndCommit(consumer, lanes, _options.ShutdownDrainTimeout);
+        UpdateAssignment();
+        try
+        {
+            consumer.Close(); // leaves the group now, so the partitions move without waiting for the session timeout
+        }
+        catch (KafkaException ex)
+        {
+            Log.CloseFailed(_logger, ex);
+        }
+
+        Log.Stopped(_logger);
+    }
+
+    private void OnError(IConsumer<byte[]?, byte[]?> consumer, Error error)
+    {
+        _clientLog.Error(_options.GroupId, error);
+        if (error.IsFatal)
+        {
+            _fatal = error; // e.g. fenced static member: this consumer can do nothing more
+        }
+    }
+
+    private void UpdateAssignment() => _assignment = [.. _lanes.Keys.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition.Value)];
+
+    private void OnLaneFault(TopicPartition partition, Exception exception)
+    {
+        // A lane fails only through a bug; its partition would stall silently, so stop loudly instead.
+        Log.LaneFaulted(_logger, partition.Topic, partition.Partition.Value, exception);
+        _lifetime.StopApplication();
+    }
+}

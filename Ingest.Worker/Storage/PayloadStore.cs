@@ -1,0 +1,156 @@
+using Npgsql;
+using NpgsqlTypes;
+using Polly;
+using Polly.Retry;
+
+namespace Ingest.Worker.Storage;
+
+/// <summary>
+/// Writes batches of payloads to <c>ingest.payloads</c>: one transaction per batch, one
+/// <c>INSERT … ON CONFLICT DO NOTHING</c> per payload in offset order (so <c>position</c> increases in
+/// applied order — the reason this is not COPY), and tells new rows from the kinds of duplicate.
+/// Transient and persistent database errors are retried with backoff until cancelled; data errors
+/// (SQLSTATE 22/23) are thrown for the caller to isolate.
+/// </summary>
+public sealed class PayloadStore
+{
+    private const string InsertSql =
+        """
+        INSERT INTO ingest.payloads (project, session_id, seq, payload_id, content_type, length, checksum,
+                                     encoding, body, kafka_partition, kafka_offset, received_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT (project, session_id, seq) DO NOTHING
+        """;
+
+    private const string StoredSql =
+        """
+        SELECT p.project, p.session_id, p.seq, p.payload_id, p.checksum
+        FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(project, session_id, seq)
+        JOIN ingest.payloads p ON p.project = k.project AND p.session_id = k.session_id AND p.seq = k.seq
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger<PayloadStore> _logger;
+    private readonly ResiliencePipeline _retry;
+
+    public PayloadStore(NpgsqlDataSource dataSource, ILogger<PayloadStore> logger, TimeProvider timeProvider)
+    {
+        _dataSource = dataSource;
+        _logger = logger;
+        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(
+                    ex => PostgresErrors.Classify(ex) is StoreErrorKind.Transient or StoreErrorKind.Persistent),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(15),
+                OnRetry = args =>
+                {
+                    var ex = args.Outcome.Exception!;
+                    if (PostgresErrors.Classify(ex) == StoreErrorKind.Transient)
+                    {
+                        Log.WriteRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, ex.Message);
+                    }
+                    else
+                    {
+                        Log.WriteRetryPersistent(_logger, args.AttemptNumber + 1, args.RetryDelay, ex);
+                    }
+
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Stores <paramref name="payloads"/> in one transaction, retrying until it succeeds or is cancelled.</summary>
+    /// <exception cref="PostgresException">A data error (class 22/23): some payload of the batch is refused.</exception>
+    public async Task<IReadOnlyList<StoreOutcome>> StoreAsync(IReadOnlyList<IncomingPayload> payloads, CancellationToken cancellationToken) =>
+        await _retry.ExecuteAsync(async token => await WriteAsync(payloads, token), cancellationToken);
+
+    private async Task<IReadOnlyList<StoreOutcome>> WriteAsync(IReadOnlyList<IncomingPayload> payloads, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var payload in payloads)
+        {
+            batch.BatchCommands.Add(Insert(payload));
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+
+        var outcomes = new StoreOutcome[payloads.Count];
+        var conflicts = new List<int>();
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            if (batch.BatchCommands[i].RecordsAffected == 0)
+            {
+                conflicts.Add(i);
+            }
+        }
+
+        if (conflicts.Count > 0)
+        {
+            var stored = await ReadStoredAsync(connection, transaction, conflicts.Select(i => payloads[i]), cancellationToken);
+            foreach (var i in conflicts)
+            {
+                var envelope = payloads[i].Envelope;
+                var (payloadId, checksum) = stored[(envelope.ProjectId, envelope.SessionId, envelope.Seq)];
+                outcomes[i] = Duplicates.Classify(payloadId, checksum, envelope);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return outcomes;
+    }
+
+    private static NpgsqlBatchCommand Insert(IncomingPayload payload)
+    {
+        var e = payload.Envelope;
+        return new NpgsqlBatchCommand(InsertSql)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = e.ProjectId, NpgsqlDbType = NpgsqlDbType.Text },
+                new NpgsqlParameter<string> { TypedValue = e.SessionId, NpgsqlDbType = NpgsqlDbType.Text },
+                new NpgsqlParameter<long> { TypedValue = e.Seq, NpgsqlDbType = NpgsqlDbType.Bigint },
+                new NpgsqlParameter<Guid> { TypedValue = e.PayloadId, NpgsqlDbType = NpgsqlDbType.Uuid },
+                new NpgsqlParameter<string> { TypedValue = e.ContentType, NpgsqlDbType = NpgsqlDbType.Text },
+                new NpgsqlParameter<long> { TypedValue = e.Length, NpgsqlDbType = NpgsqlDbType.Bigint },
+                // XxHash3-64 is unsigned; bigint keeps its bits.
+                new NpgsqlParameter<long> { TypedValue = unchecked((long)e.Checksum), NpgsqlDbType = NpgsqlDbType.Bigint },
+                new NpgsqlParameter<string> { TypedValue = e.Encoding, NpgsqlDbType = NpgsqlDbType.Text },
+                new NpgsqlParameter<byte[]> { TypedValue = payload.Body, NpgsqlDbType = NpgsqlDbType.Bytea },
+                new NpgsqlParameter<int> { TypedValue = payload.Partition, NpgsqlDbType = NpgsqlDbType.Integer },
+                new NpgsqlParameter<long> { TypedValue = payload.Offset, NpgsqlDbType = NpgsqlDbType.Bigint },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = e.ReceivedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz },
+            },
+        };
+    }
+
+    private static async Task<Dictionary<(string, string, long), (Guid, long)>> ReadStoredAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<IncomingPayload> payloads, CancellationToken cancellationToken)
+    {
+        var keys = payloads.Select(p => p.Envelope).ToList();
+        await using var command = new NpgsqlCommand(StoredSql, connection, transaction)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string[]> { TypedValue = [.. keys.Select(k => k.ProjectId)] },
+                new NpgsqlParameter<string[]> { TypedValue = [.. keys.Select(k => k.SessionId)] },
+                new NpgsqlParameter<long[]> { TypedValue = [.. keys.Select(k => k.Seq)] },
+            },
+        };
+        var stored = new Dictionary<(string, string, long), (Guid, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stored[(reader.GetString(0), reader.GetString(1), reader.GetInt64(2))] = (reader.GetGuid(3), reader.GetInt64(4));
+        }
+
+        return stored;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Ingest.Worker.Storage;
+
+namespace Ingest.Worker.Telemetry;
+
+/// <summary>
+/// The worker's <see cref="ActivitySource"/> and <see cref="Meter"/>, both named <c>Ingest.Worker</c>.
+/// The meter comes from <see cref="IMeterFactory"/>, so several workers in one process (tests) keep
+/// their own instruments.
+/// </summary>
+public sealed class WorkerTelemetry
+{
+    /// <summary>Name of the activity source and the meter.</summary>
+    public const string Name = "Ingest.Worker";
+
+    /// <summary>Spans: <c>{topic} process</c> per payload, child of the API's <c>traceparent</c>.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
+    private readonly Counter<long> _stored;
+    private readonly Counter<long> _storedBytes;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _deadLettered;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Histogram<double> _endToEnd;
+
+    public WorkerTelemetry(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(Name);
+        _stored = meter.CreateCounter<long>("ingest.worker.payloads.stored", "{payload}", "Payloads stored as new rows.");
+        _storedBytes = meter.CreateCounter<long>("ingest.worker.stored", "By", "Encoded payload bytes stored as new rows.");
+        _duplicates = meter.CreateCounter<long>(
+            "ingest.worker.duplicates", "{payload}", "Payloads already stored, by kind (redelivery, client_retry, conflicting).");
+        _deadLettered = meter.CreateCounter<long>(
+            "ingest.worker.dead_lettered", "{message}", "Messages sent to the dead-letter topic, by reason.");
+        _batchDuration = meter.CreateHistogram<double>(
+            "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
+        _endToEnd = meter.CreateHistogram<double>(
+            "ingest.worker.end_to_end.latency", "s", "Stored minus received-by-API time of each new row.");
+        meter.CreateObservableGauge(
+            "ingest.worker.consumer.lag", ObserveLag, "{message}", "High watermark minus consumer position, per assigned partition.");
+    }
+
+    /// <summary>Records one payload's outcome.</summary>
+    public void Stored(StoreOutcome outcome, string topic, long bytes, TimeSpan endToEnd)
+    {
+        var tag = new KeyValuePair<string, object?>("messaging.destination.name", topic);
+        if (outcome == StoreOutcome.Stored)
+        {
+            _stored.Add(1, tag);
+            _storedBytes.Add(bytes, tag);
+            _endToEnd.Record(Math.Max(0, endToEnd.TotalSeconds), tag);
+            return;
+        }
+
+        _duplicates.Add(1, tag, new("kind", outcome switch
+        {
+            StoreOutcome.Redelivery => "redelivery",
+            StoreOutcome.ClientRetry => "client_retry",
+            _ => "conflicting",
+        }));
+    }
+
+    /// <summary>Records a dead-lettered message; <paramref name="reason"/> is <c>envelope</c> or <c>data</c>.</summary>
+    public void DeadLettered(string topic, string reason) =>
+        _deadLettered.Add(1, new("messaging.destination.name", topic), new("reason", reason));
+
+    /// <summary>Records how long a batch took.</summary>
+    public void BatchCompleted(string topic, TimeSpan duration) =>
+        _batchDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+
+    /// <summary>Sets the lag of an assigned partition.</summary>
+    public void SetLag(string topic, int partition, long lag) => _lag[(topic, partition)] = lag;
+
+    /// <summary>Forgets a partition that is no longer assigned.</summary>
+    public void RemoveLag(string topic, int partition) => _lag.TryRemove((topic, partition), out _);
+
+    private IEnumerable<Measurement<long>> ObserveLag()
+    {
+        foreach (var ((topic, partition), lag) in _lag)
+        {
+            yield return new Measurement<long>(
+                lag, new("messaging.destination.name", topic), new("messaging.destination.partition.id", partition));
+        }
+    }
+}
