@@ -1,11 +1,40 @@
+using Ingest.Api.Auth;
+using Ingest.Api.Health;
+using Ingest.Api.Kafka;
+using Ingest.Api.Payloads;
+using Ingest.Api.Problems;
+using Ingest.Api.Sessions;
+using Ingest.Api.Telemetry;
+
 namespace Ingest.Api;
 
-/// <summary>Entry point of the API process.</summary>
+/// <summary>Entry point of the API process; <see cref="Build"/> is what tests start.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static async Task Main(string[] args)
     {
-        _ = args;
-        return 0;
+        await using var app = Build(args);
+        await app.RunAsync();
+    }
+
+    /// <summary>The API, configured from <paramref name="args"/> (plus environment and appsettings), not yet started.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddApiProblems();
+        builder.AddApiKeyAuth();
+        builder.AddPayloadIngest();
+        builder.AddKafkaProducer();
+        builder.AddSessionReader();
+        builder.AddApiTelemetry();
+
+        var app = builder.Build();
+        app.UseApiTelemetry();
+        app.UseApiProblems();
+        app.UseApiKeyAuth();
+        app.MapPayloadEndpoints();
+        app.MapSessionEndpoints();
+        app.MapHealthEndpoints();
+        return app;
     }
 }

@@ -1,0 +1,35 @@
+using Ingest.Contracts;
+
+namespace Ingest.Api;
+
+/// <summary>The <c>Ingest</c> configuration section: the payload topic and the projects with their keys.</summary>
+public sealed class IngestOptions
+{
+    public const string Section = "Ingest";
+
+    /// <summary>Payload topic. Default <see cref="IngestTopics.Payloads"/>.</summary>
+    public string Topic { get; set; } = IngestTopics.Payloads;
+
+    /// <summary>Projects by id (<c>Ingest:Projects:{projectId}</c>).</summary>
+    public Dictionary<string, ProjectOptions> Projects { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One project: its API keys and the browser origins allowed to post to it.</summary>
+public sealed class ProjectOptions
+{
+    /// <summary><c>Ingest:Projects:{projectId}:Keys:{n}</c>.</summary>
+    public List<ApiKeyOptions> Keys { get; set; } = [];
+
+    /// <summary><c>Ingest:Projects:{projectId}:AllowedOrigins:{n}</c>, e.g. <c>https://app.example.com</c>.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+}
+
+/// <summary>One API key, configured by its hash only: the key itself never appears in configuration.</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>Hex SHA-256 of the UTF-8 key (64 hex digits, either case).</summary>
+    public string? Sha256 { get; set; }
+
+    /// <summary><c>ingest</c>, <c>read</c> or <c>ingest,read</c>.</summary>
+    public string? Scopes { get; set; }
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using Ingest.Api.Auth;
+using Ingest.Contracts.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api;
+
+/// <summary>
+/// Start-up validation of <see cref="IngestOptions"/>. Every message names the configuration key;
+/// none repeats a configured hash, in case someone pasted a key where its hash belongs.
+/// </summary>
+public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
+{
+    /// <summary>Kafka's own limit on topic names.</summary>
+    private const int MaxTopicLength = 249;
+
+    public ValidateOptionsResult Validate(string? name, IngestOptions options)
+    {
+        var failures = new List<string>();
+        ValidateTopic(options.Topic, failures);
+
+        var seenHashes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (projectId, project) in options.Projects)
+        {
+            var prefix = $"{IngestOptions.Section}:Projects:{projectId}";
+            if (!Ids.IsValidProjectId(projectId))
+            {
+                failures.Add($"{prefix}: '{projectId}' is not a valid project id (^[A-Za-z0-9_-]{{1,{Ids.MaxProjectIdLength}}}$).");
+            }
+
+            for (var i = 0; i < project.Keys.Count; i++)
+            {
+                ValidateKey($"{prefix}:Keys:{i.ToString(CultureInfo.InvariantCulture)}", project.Keys[i], seenHashes, failures);
+            }
+
+            for (var i = 0; i < project.AllowedOrigins.Count; i++)
+            {
+                if (ProjectOrigins.Normalize(project.AllowedOrigins[i]) is null)
+                {
+                    failures.Add(
+                        $"{prefix}:AllowedOrigins:{i.ToString(CultureInfo.InvariantCulture)}: '{project.AllowedOrigins[i]}' is not an origin " +
+                        "(scheme://host[:port] with http or https, no path).");
+                }
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateTopic(string? topic, List<string> failures)
+    {
+        var valid = !string.IsNullOrEmpty(topic)
+            && topic.Length <= MaxTopicLength
+            && topic is not "." and not ".."
+            && topic.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+        if (!valid)
+        {
+            failures.Add($"{IngestOptions.Section}:Topic: '{topic}' is not a Kafka topic name (1-{MaxTopicLength} of [A-Za-z0-9._-]).");
+        }
+    }
+
+    private static void ValidateKey(string key, ApiKeyOptions options, Dictionary<string, string> seenHashes, List<string> failures)
+    {
+        var hash = options.Sha256?.Trim() ?? "";
+        if (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit))
+        {
+            failures.Add($"{key}:Sha256 must be 64 hex digits (the SHA-256 of the key); got {hash.Length} characters.");
+        }
+        else if (!seenHashes.TryAdd(hash, key))
+        {
+            failures.Add($"{key}:Sha256 is the same key as {seenHashes[hash]}; one key must map to one project and scope set.");
+        }
+
+        if (!ApiScope.TryParse(options.Scopes, out _, out var unknown))
+        {
+            failures.Add(unknown is null or ""
+                ? $"{key}:Scopes is empty; use {ApiScope.Ingest}, {ApiScope.Read} or {ApiScope.Ingest},{ApiScope.Read}."
+                : $"{key}:Scopes has unknown scope '{unknown}'; use {ApiScope.Ingest}, {ApiScope.Read} or {ApiScope.Ingest},{ApiScope.Read}.");
+        }
+    }
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Ingest.Contracts.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Kafka;
+
+/// <summary>
+/// The process's one Kafka producer. A fatal error (idempotence broken, fenced, …) leaves a librdkafka
+/// producer unusable for good, so it is replaced by a new one: meanwhile the API is not ready and
+/// requests on the failed producer get 503.
+/// </summary>
+public sealed class PayloadProducer : IDisposable
+{
+    /// <summary>librdkafka's default <c>message.max.bytes</c>.</summary>
+    public const int DefaultMaxMessageBytes = 1_000_000;
+
+    private readonly ProducerConfig _config;
+    private readonly ILogger<PayloadProducer> _logger;
+    private readonly Lock _gate = new();
+    private IProducer<byte[], byte[]> _producer;
+    private int _generation;
+    private int _rebuilding;
+    private bool _disposed;
+
+    public PayloadProducer(IOptions<KafkaSettings> kafka, IOptions<ApiOptions> api, ILogger<PayloadProducer> logger)
+    {
+        _config = CreateConfig(kafka.Value, api.Value);
+        _logger = logger;
+        MaxMessageBytes = int.TryParse(_config.Get("message.max.bytes"), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
+            ? max
+            : DefaultMaxMessageBytes;
+        _producer = Build();
+    }
+
+    /// <summary>Largest message librdkafka will send (<c>message.max.bytes</c>), key and headers included.</summary>
+    public int MaxMessageBytes { get; }
+
+    /// <summary>True from a fatal error until the replacement producer is in place.</summary>
+    public bool IsRebuilding => Volatile.Read(ref _rebuilding) != 0;
+
+    /// <summary>Handle of the current producer, for admin requests that share its connections.</summary>
+    public Handle Handle => Volatile.Read(ref _producer).Handle;
+
+    /// <summary>
+    /// Our settings first, then the <c>Kafka:*</c> passthrough, so an operator can tune anything.
+    /// </summary>
+    public static ProducerConfig CreateConfig(KafkaSettings kafka, ApiOptions api)
+    {
+        var config = new ProducerConfig
+        {
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = SessionKey.Partitioner,
+            // Values are LZ4 already (PayloadCodec) and the topic is compression.type=producer.
+            CompressionType = CompressionType.None,
+            // Each request waits for linger + the delivery report (MEASURED.md: 1 KB is latency-bound).
+            LingerMs = 5,
+            MessageTimeoutMs = (int)api.DeliveryTimeout.TotalMilliseconds,
+        };
+        foreach (var (key, value) in kafka.Client)
+        {
+            config.Set(key, value);
+        }
+
+        return config;
+    }
+
+    /// <summary>Produces on the current producer; completes once Kafka acknowledged (or refused) the message.</summary>
+    public Task<DeliveryResult<byte[], byte[]>> ProduceAsync(string topic, Message<byte[], byte[]> message, CancellationToken cancellationToken) =>
+        Volatile.Read(ref _producer).ProduceAsync(topic, message, cancellationToken);
+
+    /// <summary>Delivers what is queued, up to <paramref name="deadline"/>, then closes the producer.</summary>
+    public void FlushAndClose(TimeSpan deadline)
+    {
+        IProducer<byte[], byte[]> producer;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            producer = _producer;
+        }
+
+        var left = producer.Flush(deadline);
+        if (left > 0)
+        {
+            Log.FlushIncomplete(_logger, left, deadline);
+        }
+
+        producer.Dispose();
+        Log.Closed(_logger);
+    }
+
+    public void Dispose() => FlushAndClose(TimeSpan.Zero);
+
+    private IProducer<byte[], byte[]> Build()
+    {
+        IProducer<byte[], byte[]> producer;
+        try
+        {
+            producer = new ProducerBuilder<byte[], byte[]>(_config)
+                .SetErrorHandler(OnError)
+                .SetLogHandler(OnLog)
+                .Build();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException($"librdkafka rejected the {KafkaSettings.Section}:* settings: {ex.Message}", ex);
+        }
+
+        var generation = Interlocked.Increment(ref _generation);
+        Log.ProducerStarted(_logger, generation, _config.BootstrapServers, MaxMessageBytes);
+        return producer;
+    }
+
+    private void OnError(IProducer<byte[], byte[]> producer, Error error)
+    {
+        if (!error.IsFatal)
+        {
+            Log.ClientError(_logger, error.Code, error.Reason);
+            return;
+        }
+
+        Log.FatalError(_logger, error.Code, error.Reason);
+        if (Interlocked.CompareExchange(ref _rebuilding, 1, 0) == 0)
+        {
+            // Not on this thread: it is the failed producer's poll thread, which Dispose would wait for.
+            _ = Task.Run(() => Replace(producer));
+        }
+    }
+
+    private void Replace(IProducer<byte[], byte[]> failed)
+    {
+        try
+        {
+            var replacement = Build();
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    replacement.Dispose();
+                    return;
+                }
+
+                Volatile.Write(ref _producer, replacement);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Only a settings error fails Build, and those failed start-up already; stay not ready.
+            Log.RebuildFailed(_logger, ex);
+            return;
+        }
+
+        Volatile.Write(ref _rebuilding, 0);
+        Log.Rebuilt(_logger, Volatile.Read(ref _generation));
+
+        // After a fatal error librdkafka fails every queued message; flushing serves those delivery
+        // reports, so their requests get 503 now instead of hanging on a disposed producer.
+        failed.Flush(TimeSpan.FromSeconds(5));
+        failed.Dispose();
+    }
+
+    private void OnLog(IProducer<byte[], byte[]> producer, LogMessage message)
+    {
+        var level = message.Level switch
+        {
+            SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical => LogLevel.Critical,
+            SyslogLevel.Error => LogLevel.Error,
+            SyslogLevel.Warning => LogLevel.Warning,
+            SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+            _ => LogLevel.Debug,
+        };
+        Log.Librdkafka(_logger, level, message.Facility, message.Message);
+    }
+}

@@ -1,0 +1,56 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Ingest.Api.Problems;
+
+/// <summary>
+/// One kind of failure the API answers with: a stable <c>type</c> URI, its status and title. Clients
+/// branch on <see cref="Type"/>; the <c>detail</c> and <c>field</c> members say what was wrong.
+/// </summary>
+public sealed record ApiProblem(string Slug, int Status, string Title)
+{
+    private const string TypePrefix = "urn:ingest:problem:";
+
+    public static readonly ApiProblem InvalidSessionId = new("invalid-session-id", 400, "Invalid session id");
+    public static readonly ApiProblem InvalidSeq = new("invalid-seq", 400, "Invalid sequence number");
+    public static readonly ApiProblem EmptyBody = new("empty-body", 400, "Empty payload");
+    public static readonly ApiProblem UndecodableBody = new("undecodable-body", 400, "Body does not decode");
+    public static readonly ApiProblem InvalidCursor = new("invalid-cursor", 400, "Invalid cursor");
+    public static readonly ApiProblem InvalidLimit = new("invalid-limit", 400, "Invalid limit");
+    public static readonly ApiProblem Unauthorized = new("unauthorized", 401, "Missing or unknown API key");
+    public static readonly ApiProblem MissingScope = new("missing-scope", 403, "API key lacks the scope");
+    public static readonly ApiProblem OriginNotAllowed = new("origin-not-allowed", 403, "Origin not allowed for this project");
+    public static readonly ApiProblem SessionNotFound = new("session-not-found", 404, "Session not found");
+    public static readonly ApiProblem PayloadNotFound = new("payload-not-found", 404, "Payload not found");
+    public static readonly ApiProblem PayloadTooLarge = new("payload-too-large", 413, "Payload too large");
+    public static readonly ApiProblem MessageTooLarge = new("message-too-large", 413, "Payload too large for one Kafka message");
+    public static readonly ApiProblem UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported Content-Type");
+    public static readonly ApiProblem UnsupportedEncoding = new("unsupported-content-encoding", 415, "Unsupported Content-Encoding");
+    public static readonly ApiProblem StoredPayloadCorrupt = new("stored-payload-corrupt", 500, "Stored payload is corrupt");
+    public static readonly ApiProblem BrokerUnavailable = new("broker-unavailable", 503, "Kafka did not take the payload in time");
+    public static readonly ApiProblem NotReady = new("not-ready", 503, "Not ready");
+
+    /// <summary>The problem's <c>type</c> member.</summary>
+    public string Type => TypePrefix + Slug;
+
+    /// <summary>A problem document; <paramref name="field"/> names the offending request part, if any.</summary>
+    public ProblemDetails Details(string detail, string? field = null, IEnumerable<KeyValuePair<string, object?>>? extensions = null)
+    {
+        var problem = new ProblemDetails { Type = Type, Status = Status, Title = Title, Detail = detail };
+        if (field is not null)
+        {
+            problem.Extensions["field"] = field;
+        }
+
+        foreach (var (name, value) in extensions ?? [])
+        {
+            problem.Extensions[name] = value;
+        }
+
+        return problem;
+    }
+
+    /// <summary>The problem as an endpoint result (<c>application/problem+json</c>).</summary>
+    public ProblemHttpResult Result(string detail, string? field = null, IEnumerable<KeyValuePair<string, object?>>? extensions = null) =>
+        TypedResults.Problem(Details(detail, field, extensions));
+}

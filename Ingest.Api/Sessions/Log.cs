@@ -1,0 +1,8 @@
+namespace Ingest.Api.Sessions;
+
+/// <summary>Read-back log messages (event ids 1300-1399).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Error, Message = "Stored payload {ProjectId}/{SessionId} seq {Seq} does not decode: {Error}")]
+    public static partial void CorruptPayload(ILogger logger, string projectId, string sessionId, long seq, string error);
+}

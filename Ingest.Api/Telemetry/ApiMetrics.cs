@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+
+namespace Ingest.Api.Telemetry;
+
+/// <summary>
+/// Instruments of the <c>Ingest.Api</c> meter. Created through <see cref="IMeterFactory"/>, so two API
+/// instances in one process (tests) keep separate meters.
+/// </summary>
+public sealed class ApiMetrics
+{
+    /// <summary>Seconds: linger (5 ms) plus a replicated ack is milliseconds; the delivery timeout is 30 s.</summary>
+    private static readonly double[] DurationBuckets = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private readonly Counter<long> _payloadsAccepted;
+    private readonly Counter<long> _bytesAccepted;
+    private readonly Counter<long> _refusals;
+    private readonly Histogram<double> _produceDuration;
+
+    public ApiMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(ApiTelemetry.Name);
+        _payloadsAccepted = meter.CreateCounter<long>(
+            "ingest.api.payloads.accepted", "{payload}", "Payloads acknowledged by Kafka and answered 202.");
+        _bytesAccepted = meter.CreateCounter<long>(
+            "ingest.api.payload.bytes.accepted", "By", "Decoded bytes of accepted payloads.");
+        _refusals = meter.CreateCounter<long>(
+            "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status.");
+        _produceDuration = meter.CreateHistogram<double>(
+            "ingest.api.produce.duration",
+            "s",
+            "From ProduceAsync to Kafka's acknowledgement or refusal.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+    }
+
+    public void Accepted(long bytes)
+    {
+        _payloadsAccepted.Add(1);
+        _bytesAccepted.Add(bytes);
+    }
+
+    public void Refused(int status) => _refusals.Add(1, new KeyValuePair<string, object?>("http.response.status_code", status));
+
+    public void Produced(TimeSpan duration, string outcome) =>
+        _produceDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+}
