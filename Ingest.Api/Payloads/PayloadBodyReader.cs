@@ -13,9 +13,12 @@ public enum BodyOutcome
     /// <summary>More than the limit decoded bytes (or Kestrel refused the raw body as too large).</summary>
     TooLarge,
 
-    /// <summary>Not valid gzip / LZ4 frame data.</summary>
+    /// <summary>Not valid gzip / LZ4 frame data, or its trailer does not match.</summary>
     Undecodable,
 }
+
+/// <summary>The outcome; <see cref="Body"/> is set (and owned by the caller) only for <see cref="BodyOutcome.Decoded"/>.</summary>
+public sealed record BodyRead(BodyOutcome Outcome, DecodedBody? Body = null, string? Error = null);
 
 /// <summary>
 /// Reads a request body through its <c>Content-Encoding</c> into a pooled buffer, counting decoded bytes as
@@ -25,110 +28,98 @@ public static class PayloadBodyReader
 {
     private const int InitialBuffer = 64 * 1024;
 
-    /// <summary>Decodes <paramref name="body"/>; on <see cref="BodyOutcome.Decoded"/> the caller disposes the <see cref="DecodedBody"/>.</summary>
+    /// <summary>Decodes <paramref name="body"/>.</summary>
     /// <param name="body">The raw request body.</param>
     /// <param name="coding">Its content coding.</param>
     /// <param name="limit">Most decoded bytes accepted.</param>
     /// <param name="lengthHint">Content-Length of an identity body, to size the buffer once.</param>
     /// <param name="cancellationToken">Request aborted.</param>
-    public static async Task<(BodyOutcome Outcome, DecodedBody? Decoded, string? Error)> ReadAsync(
+    public static async Task<BodyRead> ReadAsync(
         Stream body, ContentCoding coding, int limit, long? lengthHint, CancellationToken cancellationToken)
     {
-        var initial = coding == ContentCoding.Identity && lengthHint is > 0
-            ? (int)Math.Min(lengthHint.Value + 1, (long)limit + 1)
-            : (int)Math.Min(InitialBuffer, (long)limit + 1);
-        var buffer = ArrayPool<byte>.Shared.Rent(initial);
-        var length = 0;
+        var initial = coding == ContentCoding.Identity && lengthHint is > 0 ? lengthHint.Value + 1 : InitialBuffer;
+        var decoded = new DecodedBody((int)Math.Min(initial, (long)limit + 1));
+        var result = await DecodeAsync(new RecordingStream(body), coding, decoded, limit, cancellationToken);
+        if (result.Outcome != BodyOutcome.Decoded)
+        {
+            decoded.Dispose();
+        }
+
+        return result;
+    }
+
+    private static async Task<BodyRead> DecodeAsync(
+        RecordingStream raw, ContentCoding coding, DecodedBody decoded, int limit, CancellationToken cancellationToken)
+    {
         try
         {
-            await using (var decoded = Decoder(body, coding))
+            // Disposing the decoder closes RecordingStream, which leaves the request body to Kestrel.
+            await using var decoder = Decoder(raw, coding);
+            while (await decoded.ReadFromAsync(decoder, limit + 1, cancellationToken) > 0)
             {
-                int read;
-                do
+                if (decoded.Length > limit)
                 {
-                    if (length == buffer.Length)
-                    {
-                        buffer = Grow(buffer, (int)Math.Min((long)buffer.Length * 2, (long)limit + 1));
-                    }
-
-                    read = await decoded.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                    length += read;
-                    if (length > limit)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return (BodyOutcome.TooLarge, null, null);
-                    }
+                    return new BodyRead(BodyOutcome.TooLarge);
                 }
-                while (read > 0);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or InvalidOperationException or ArgumentException or NotImplementedException)
         {
-            // GZipStream and LZ4Stream throw these on corrupt, truncated or foreign data.
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (BodyOutcome.Undecodable, null, ex.Message);
+            // GZipStream throws InvalidData; LZ4Stream InvalidData/EndOfStream, and InvalidOperation for a bad block.
+            return new BodyRead(BodyOutcome.Undecodable, Error: ex.Message);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (BodyOutcome.TooLarge, null, null);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            return new BodyRead(BodyOutcome.TooLarge);
         }
 
-        if (length == 0)
+        if (raw.BytesRead == 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            return (BodyOutcome.Empty, null, null);
+            return new BodyRead(BodyOutcome.Empty); // an empty body is empty in any coding
         }
 
-        return (BodyOutcome.Decoded, new DecodedBody(buffer, length), null);
+        if (CodingTrailer.Verify(coding, raw, decoded.Memory.Span) is { } mismatch)
+        {
+            return new BodyRead(BodyOutcome.Undecodable, Error: mismatch);
+        }
+
+        return decoded.Length == 0 ? new BodyRead(BodyOutcome.Empty) : new BodyRead(BodyOutcome.Decoded, decoded);
     }
 
     private static Stream Decoder(Stream body, ContentCoding coding) => coding switch
     {
-        ContentCoding.Gzip => new GZipStream(body, CompressionMode.Decompress, leaveOpen: true),
-        ContentCoding.Lz4 => LZ4Stream.Decode(body, leaveOpen: true),
-        _ => new NonClosingStream(body),
+        ContentCoding.Gzip => new GZipStream(body, CompressionMode.Decompress),
+        ContentCoding.Lz4 => LZ4Stream.Decode(body),
+        _ => body,
     };
-
-    private static byte[] Grow(byte[] buffer, int size)
-    {
-        var bigger = ArrayPool<byte>.Shared.Rent(size);
-        buffer.AsSpan().CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(buffer);
-        return bigger;
-    }
-
-    /// <summary>The request body itself is Kestrel's to close.</summary>
-    private sealed class NonClosingStream(Stream inner) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.ReadAsync(buffer, cancellationToken);
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
 
 /// <summary>Decoded payload bytes in a pooled buffer, returned to the pool on dispose.</summary>
-public sealed class DecodedBody(byte[] buffer, int length) : IDisposable
+public sealed class DecodedBody(int initialCapacity) : IDisposable
 {
-    private byte[]? _buffer = buffer;
+    private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
 
-    public int Length { get; } = length;
+    public int Length { get; private set; }
 
-    public ReadOnlyMemory<byte> Memory => (_buffer ?? throw new ObjectDisposedException(nameof(DecodedBody))).AsMemory(0, Length);
+    public ReadOnlyMemory<byte> Memory => Buffer.AsMemory(0, Length);
+
+    private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(DecodedBody));
+
+    /// <summary>Appends one read from <paramref name="source"/>, growing the buffer up to <paramref name="capacityLimit"/>.</summary>
+    public async ValueTask<int> ReadFromAsync(Stream source, int capacityLimit, CancellationToken cancellationToken)
+    {
+        if (Length == Buffer.Length)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)Length * 2, capacityLimit));
+            Buffer.AsSpan(0, Length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(Buffer);
+            _buffer = bigger;
+        }
+
+        var read = await source.ReadAsync(Buffer.AsMemory(Length), cancellationToken);
+        Length += read;
+        return read;
+    }
 
     public void Dispose()
     {

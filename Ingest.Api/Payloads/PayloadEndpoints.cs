@@ -52,9 +52,8 @@ public static class PayloadEndpoints
         var maxPayload = api.Value.MaxPayloadBytes;
         // One message for now: the codec's block limit caps what is worth buffering (chunking lifts it).
         var limit = (int)Math.Min(maxPayload, PayloadCodec.MaxDecodedLength);
-        var (outcome, decoded, error) = await PayloadBodyReader.ReadAsync(
-            context.Request.Body, coding, limit, context.Request.ContentLength, context.RequestAborted);
-        switch (outcome)
+        var read = await PayloadBodyReader.ReadAsync(context.Request.Body, coding, limit, context.Request.ContentLength, context.RequestAborted);
+        switch (read.Outcome)
         {
             case BodyOutcome.TooLarge when limit == maxPayload:
                 return ApiProblem.PayloadTooLarge.Result(
@@ -65,11 +64,11 @@ public static class PayloadEndpoints
             case BodyOutcome.Empty:
                 return ApiProblem.EmptyBody.Result("The payload is empty.", "body");
             case BodyOutcome.Undecodable:
-                Log.Undecodable(logger, projectId, sessionId, seq, coding, error);
-                return ApiProblem.UndecodableBody.Result($"The body is not valid {coding} data: {error}", "body");
+                Log.Undecodable(logger, projectId, sessionId, seq, coding, read.Error);
+                return ApiProblem.UndecodableBody.Result($"The body is not valid {coding} data: {read.Error}", "body");
         }
 
-        using var body = decoded!;
+        using var body = read.Body!;
         var published = await publisher.PublishAsync(projectId, sessionId, seq, contentType, body.Memory, context.RequestAborted);
         switch (published)
         {

@@ -23,11 +23,18 @@ public static class PayloadCursor
     {
         position = 0;
         Span<byte> bytes = stackalloc byte[sizeof(long)];
-        if (cursor is not { Length: EncodedLength }
-            || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written)
-            || written != sizeof(long))
+        try
         {
-            return false;
+            if (cursor is not { Length: EncodedLength }
+                || !Base64Url.TryDecodeFromChars(cursor, bytes, out var written)
+                || written != sizeof(long))
+            {
+                return false;
+            }
+        }
+        catch (FormatException)
+        {
+            return false; // TryDecodeFromChars throws rather than returns false on characters outside the alphabet
         }
 
         position = BinaryPrimitives.ReadInt64BigEndian(bytes);

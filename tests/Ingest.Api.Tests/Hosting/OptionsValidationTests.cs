@@ -1,0 +1,124 @@
+using Ingest.Api.Kafka;
+using Microsoft.Extensions.Configuration;
+
+namespace Ingest.Api.Tests.Hosting;
+
+public sealed class OptionsValidationTests
+{
+    private const string GoodHash = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    private static IngestOptions OneProject(string projectId, string? sha256 = GoodHash, string? scopes = "ingest,read") => new()
+    {
+        Projects = { [projectId] = new ProjectOptions { Keys = { new ApiKeyOptions { Sha256 = sha256, Scopes = scopes } } } },
+    };
+
+    private static IReadOnlyList<string> Failures(IngestOptions options) =>
+        new IngestOptionsValidator().Validate(null, options).Failures?.ToList() ?? [];
+
+    [Fact]
+    public void Valid_configuration_passes() => Assert.Empty(Failures(OneProject("p1")));
+
+    [Fact]
+    public void Bad_hex_names_the_key_without_echoing_the_value()
+    {
+        var failure = Assert.Single(Failures(OneProject("p1", sha256: "my-secret-api-key")));
+
+        Assert.StartsWith("Ingest:Projects:p1:Keys:0:Sha256 must be 64 hex digits", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("my-secret-api-key", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_scope_names_the_key_and_the_scope()
+    {
+        var failure = Assert.Single(Failures(OneProject("p1", scopes: "ingest,admin")));
+
+        Assert.StartsWith("Ingest:Projects:p1:Keys:0:Scopes has unknown scope 'admin'", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_scopes_names_the_key()
+    {
+        var failure = Assert.Single(Failures(OneProject("p1", scopes: null)));
+
+        Assert.StartsWith("Ingest:Projects:p1:Keys:0:Scopes is empty", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_project_id_names_the_project()
+    {
+        var failure = Assert.Single(Failures(OneProject("team/one")));
+
+        Assert.StartsWith("Ingest:Projects:team/one: 'team/one' is not a valid project id", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Same_key_in_two_projects_is_refused()
+    {
+        var options = OneProject("p1");
+        options.Projects["p2"] = new ProjectOptions { Keys = { new ApiKeyOptions { Sha256 = GoodHash.ToUpperInvariant(), Scopes = "read" } } };
+
+        var failure = Assert.Single(Failures(options));
+        Assert.Contains("Ingest:Projects:p2:Keys:0:Sha256 is the same key as Ingest:Projects:p1:Keys:0", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("app.example.com")]
+    [InlineData("https://app.example.com/path")]
+    [InlineData("ftp://app.example.com")]
+    [InlineData("*")]
+    public void Bad_origin_names_the_key(string origin)
+    {
+        var options = OneProject("p1");
+        options.Projects["p1"].AllowedOrigins.Add(origin);
+
+        var failure = Assert.Single(Failures(options));
+        Assert.StartsWith("Ingest:Projects:p1:AllowedOrigins:0:", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("bad topic")]
+    [InlineData("..")]
+    public void Bad_topic_names_the_key(string topic)
+    {
+        var options = OneProject("p1");
+        options.Topic = topic;
+
+        Assert.StartsWith("Ingest:Topic:", Assert.Single(Failures(options)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Api_limits_name_their_keys()
+    {
+        var failures = new ApiOptionsValidator().Validate(null, new ApiOptions
+        {
+            MaxPayloadBytes = 0,
+            DeliveryTimeout = TimeSpan.Zero,
+            RetryAfterSeconds = 0,
+        }).Failures!.ToList();
+
+        Assert.Collection(
+            failures,
+            f => Assert.StartsWith("Api:MaxPayloadBytes", f, StringComparison.Ordinal),
+            f => Assert.StartsWith("Api:DeliveryTimeout", f, StringComparison.Ordinal),
+            f => Assert.StartsWith("Api:RetryAfterSeconds", f, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Kafka_settings_need_bootstrap_servers_and_pass_other_keys_as_is()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = "b1:9092,b2:9092",
+            ["Kafka:security.protocol"] = "SASL_SSL",
+        }).Build();
+        var settings = new KafkaSettings().Load(configuration.GetSection("Kafka"));
+
+        Assert.Equal("b1:9092,b2:9092", settings.Client["bootstrap.servers"]);
+        Assert.Equal("SASL_SSL", settings.Client["security.protocol"]);
+        Assert.True(new KafkaSettingsValidator().Validate(null, settings).Succeeded);
+        Assert.Equal(
+            "Kafka:BootstrapServers is required (host:port[,host:port…]).",
+            new KafkaSettingsValidator().Validate(null, new KafkaSettings()).FailureMessage);
+    }
+}

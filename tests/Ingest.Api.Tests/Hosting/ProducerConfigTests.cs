@@ -1,0 +1,39 @@
+using Confluent.Kafka;
+using Ingest.Api.Kafka;
+using Ingest.Contracts.Identity;
+
+namespace Ingest.Api.Tests.Hosting;
+
+public sealed class ProducerConfigTests
+{
+    [Fact]
+    public void Producer_is_idempotent_acks_all_uncompressed_with_the_session_partitioner()
+    {
+        var kafka = new KafkaSettings();
+        kafka.Client["bootstrap.servers"] = "b:9092";
+        var config = PayloadProducer.CreateConfig(kafka, new ApiOptions { DeliveryTimeout = TimeSpan.FromSeconds(12) });
+
+        Assert.Equal(Acks.All, config.Acks);
+        Assert.True(config.EnableIdempotence);
+        Assert.Equal(SessionKey.Partitioner, config.Partitioner);
+        Assert.Equal(CompressionType.None, config.CompressionType);
+        Assert.Equal(5, config.LingerMs);
+        Assert.Equal(12_000, config.MessageTimeoutMs);
+        Assert.Equal("b:9092", config.BootstrapServers);
+    }
+
+    [Fact]
+    public void Kafka_passthrough_comes_last_so_operators_can_tune()
+    {
+        var kafka = new KafkaSettings();
+        kafka.Client["bootstrap.servers"] = "b:9092";
+        kafka.Client["linger.ms"] = "20";
+        kafka.Client["message.max.bytes"] = "2000000";
+
+        var config = PayloadProducer.CreateConfig(kafka, new ApiOptions());
+
+        Assert.Equal(20, config.LingerMs);
+        Assert.Equal(2_000_000, config.MessageMaxBytes);
+        Assert.Equal(30_000, config.MessageTimeoutMs);
+    }
+}
