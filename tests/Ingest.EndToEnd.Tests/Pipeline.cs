@@ -1,0 +1,143 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Ingest.Testing;
+using Npgsql;
+
+namespace Ingest.EndToEnd.Tests;
+
+/// <summary>
+/// One test's pipeline: its own topic, consumer group and database; the API and any number of
+/// workers started in-process against the fixtures' broker and Postgres.
+/// </summary>
+public sealed class Pipeline : IAsyncDisposable
+{
+    public const string Project = "p1";
+    public const string OtherProject = "p2";
+    public const string IngestReadKey = "p1-ingest-read-key";
+    public const string ReadOnlyKey = "p1-read-only-key";
+    public const string IngestOnlyKey = "p1-ingest-only-key";
+    public const string OtherProjectKey = "p2-ingest-read-key";
+
+    private readonly KafkaFixture _kafka;
+    private readonly List<RunningApp> _workers = [];
+    private RunningApp? _api;
+
+    private Pipeline(KafkaFixture kafka, string topic, string database)
+    {
+        _kafka = kafka;
+        Topic = topic;
+        ConnectionString = database;
+        GroupId = $"ingest-worker-{Guid.NewGuid():N}";
+    }
+
+    public string Topic { get; }
+
+    public string ConnectionString { get; }
+
+    public string GroupId { get; }
+
+    public RunningApp Api => _api ?? throw new InvalidOperationException("API not started.");
+
+    public IReadOnlyList<RunningApp> Workers => _workers;
+
+    public static async Task<Pipeline> CreateAsync(
+        KafkaFixture kafka, PostgresFixture postgres, int partitions, CancellationToken cancellationToken)
+    {
+        var topic = await kafka.CreateTopicAsync("e2e", partitions, cancellationToken);
+        var database = await postgres.CreateDatabaseAsync(cancellationToken);
+        return new Pipeline(kafka, topic, database);
+    }
+
+    public async Task<RunningApp> StartApiAsync(CancellationToken cancellationToken)
+    {
+        _api = await RunningApp.StartAsync(Ingest.Api.Program.Build, [.. CommonArgs(), .. KeyArgs()], cancellationToken);
+        return _api;
+    }
+
+    public async Task<RunningApp> StartWorkerAsync(CancellationToken cancellationToken)
+    {
+        var worker = await RunningApp.StartAsync(
+            Ingest.Worker.Program.Build, [.. CommonArgs(), $"--Worker:GroupId={GroupId}"], cancellationToken);
+        _workers.Add(worker);
+        return worker;
+    }
+
+    public HttpClient Client(string key)
+    {
+        var client = new HttpClient { BaseAddress = Api.Address, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    /// <summary>Rows stored for the pipeline's database, read directly (not through the API).</summary>
+    public async Task<long> StoredCountAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ingest' AND table_name = 'payloads'", connection);
+        if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            return 0;
+        }
+
+        command.CommandText = "SELECT count(*) FROM ingest.payloads";
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Waits until at least <paramref name="expected"/> rows are stored, or fails at the deadline.</summary>
+    public async Task WaitForStoredAsync(long expected, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + deadline;
+        long count;
+        while ((count = await StoredCountAsync(cancellationToken)) < expected)
+        {
+            Assert.True(DateTime.UtcNow < until, $"Only {count} of {expected} payloads stored after {deadline}.");
+            await Task.Delay(100, cancellationToken); // polling a condition with a deadline
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+
+        foreach (var worker in _workers)
+        {
+            await worker.DisposeAsync();
+        }
+    }
+
+    private IEnumerable<string> CommonArgs()
+    {
+        yield return $"--Kafka:BootstrapServers={_kafka.BootstrapServers}";
+        foreach (var (key, value) in _kafka.ClientSettings)
+        {
+            yield return $"--Kafka:{key}={value}";
+        }
+
+        yield return $"--ConnectionStrings:Ingest={ConnectionString}";
+        yield return $"--Ingest:Topic={Topic}";
+    }
+
+    private static IEnumerable<string> KeyArgs()
+    {
+        (string Project, string Key, string Scopes)[] keys =
+        [
+            (Project, IngestReadKey, "ingest,read"),
+            (Project, ReadOnlyKey, "read"),
+            (Project, IngestOnlyKey, "ingest"),
+            (OtherProject, OtherProjectKey, "ingest,read"),
+        ];
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (project, key, scopes) in keys)
+        {
+            var n = index[project] = index.GetValueOrDefault(project, -1) + 1;
+            yield return $"--Ingest:Projects:{project}:Keys:{n}:Sha256={Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}";
+            yield return $"--Ingest:Projects:{project}:Keys:{n}:Scopes={scopes}";
+        }
+    }
+}
