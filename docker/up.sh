@@ -52,6 +52,7 @@ stop_all() {
   done
   if [ -n "${own_pg:-}" ]; then INGEST_PG_DIR="$state/pg" INGEST_PG_PORT="$pg_port" bash tests/pg.sh stop; fi
   echo "up.sh: stopped"
+  exit "${1:-0}"
 }
 trap stop_all INT TERM EXIT
 
@@ -118,4 +119,5 @@ echo "  Dev key:  Authorization: Bearer ${dev_key}   (project 'dev', scopes inge
 echo "  Broker:   ${Kafka__BootstrapServers}"
 echo "Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true
-echo "up.sh: a process exited; stopping the rest" >&2
+echo "up.sh: a process exited; stopping the rest (see $state/logs)" >&2
+stop_all 1
