@@ -54,7 +54,8 @@ stop_all() {
   echo "up.sh: stopped"
   exit "${1:-0}"
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all 0' INT TERM
+trap 'stop_all $?' EXIT
 
 echo "up.sh: building (Release)"
 dotnet build -c Release -v quiet -nologo Ingest.Api/Ingest.Api.csproj >"$state/logs/build-api.log" \
