@@ -107,8 +107,9 @@ public sealed class PayloadProducer : IDisposable
                 .SetLogHandler(OnLog)
                 .Build();
         }
-        catch (ArgumentException ex)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or KafkaException)
         {
+            // Confluent.Kafka reports an unknown or invalid property as InvalidOperationException.
             throw new InvalidOperationException($"librdkafka rejected the {KafkaSettings.Section}:* settings: {ex.Message}", ex);
         }
 

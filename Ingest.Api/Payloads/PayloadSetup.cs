@@ -16,8 +16,15 @@ public static class PayloadSetup
 
         // Kestrel's default (30 MB) would refuse large payloads before we see them. A compressed body of
         // incompressible data is slightly larger than its content; the slack covers gzip/LZ4 framing.
-        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((kestrel, api) =>
-            kestrel.Limits.MaxRequestBodySize = api.Value.MaxPayloadBytes + (api.Value.MaxPayloadBytes / 128) + (64 * 1024));
+        // Read unvalidated here: Kestrel's options are built outside start-up validation, which reports a bad value.
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) =>
+        {
+            var max = configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.MaxPayloadBytes ?? new ApiOptions().MaxPayloadBytes;
+            if (max is > 0 and <= ApiOptionsValidator.MaxPayloadBytesCeiling)
+            {
+                kestrel.Limits.MaxRequestBodySize = max + (max / 128) + (64 * 1024);
+            }
+        });
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<PayloadPublisher>();

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Tests.Hosting;
+
+/// <summary>A bad setting fails start-up with a message naming the key.</summary>
+public sealed class StartupTests
+{
+    private const string Hash = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    [Theory]
+    [InlineData("--Ingest:Projects:p1:Keys:0:Sha256=xyz", "Ingest:Projects:p1:Keys:0:Sha256")]
+    [InlineData("--Ingest:Projects:p1:Keys:0:Scopes=ingest,admin", "Ingest:Projects:p1:Keys:0:Scopes")]
+    [InlineData("--Ingest:Projects:bad.project:Keys:0:Scopes=read", "Ingest:Projects:bad.project")]
+    [InlineData("--Api:MaxPayloadBytes=0", "Api:MaxPayloadBytes")]
+    [InlineData("--ConnectionStrings:Ingest=", "ConnectionStrings:Ingest")]
+    [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers")]
+    public async Task Start_fails_naming_the_bad_key(string badArg, string key)
+    {
+        string[] args =
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=None",
+            "--Kafka:BootstrapServers=127.0.0.1:1",
+            $"--ConnectionStrings:Ingest={Http.UnusedDatabase}",
+            $"--Ingest:Projects:p1:Keys:0:Sha256={Hash}",
+            "--Ingest:Projects:p1:Keys:0:Scopes=ingest",
+            $"--Ingest:Projects:bad.project:Keys:0:Sha256={Hash.Replace('2', '3')}",
+            "--Ingest:Projects:bad.project:Keys:0:Scopes=read",
+            badArg,
+        ];
+        if (!badArg.Contains("bad.project", StringComparison.Ordinal))
+        {
+            args = [.. args.Where(a => !a.Contains("bad.project", StringComparison.Ordinal))];
+        }
+
+        await using var app = Program.Build(args);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unknown_librdkafka_setting_fails_start_naming_the_section()
+    {
+        await using var app = Program.Build(
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=None",
+            "--Kafka:BootstrapServers=127.0.0.1:1",
+            "--Kafka:no.such.property=1",
+            $"--ConnectionStrings:Ingest={Http.UnusedDatabase}",
+        ]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Kafka:*", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no.such.property", error.Message, StringComparison.Ordinal);
+    }
+}
