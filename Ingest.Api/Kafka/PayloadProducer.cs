@@ -36,6 +36,9 @@ public sealed class PayloadProducer : IDisposable
     /// <summary>Largest message librdkafka will send (<c>message.max.bytes</c>), key and headers included.</summary>
     public int MaxMessageBytes { get; }
 
+    /// <summary>How many producers this process has built: 1, plus one per fatal-error rebuild.</summary>
+    public int Generation => Volatile.Read(ref _generation);
+
     /// <summary>True from a fatal error until the replacement producer is in place.</summary>
     public bool IsRebuilding => Volatile.Read(ref _rebuilding) != 0;
 
@@ -127,7 +130,8 @@ public sealed class PayloadProducer : IDisposable
         }
 
         Log.FatalError(_logger, error.Code, error.Reason);
-        if (Interlocked.CompareExchange(ref _rebuilding, 1, 0) == 0)
+        // A producer already replaced may still report; only the current one triggers a rebuild.
+        if (ReferenceEquals(producer, Volatile.Read(ref _producer)) && Interlocked.CompareExchange(ref _rebuilding, 1, 0) == 0)
         {
             // Not on this thread: it is the failed producer's poll thread, which Dispose would wait for.
             _ = Task.Run(() => Replace(producer));
