@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Ingest.Api.Tests.Hosting;
 using Ingest.Testing;
 
@@ -60,32 +59,6 @@ public sealed class HealthTests(KafkaFixture kafka)
 
         await Http.AssertProblemAsync(response, 503, "broker-unavailable");
         Assert.Equal(TimeSpan.FromSeconds(7), response.Headers.RetryAfter?.Delta);
-    }
-
-    [Fact]
-    public async Task Metrics_count_accepted_payloads_bytes_and_refusals()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var topic = await kafka.CreateTopicAsync("api-metrics", 2, ct);
-        await using var api = await ApiHost.StartAsync(kafka, topic, Http.UnusedDatabase, ct);
-        using var client = api.Client(ApiHost.IngestReadKey);
-        using var anonymous = api.Client();
-        using (var accepted = await client.SendAsync(Http.Post("s1", "1", Encoding.UTF8.GetBytes("{\"a\":12345}")), ct))
-        {
-            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
-        }
-
-        using (var refused = await anonymous.SendAsync(Http.Post("s1", "2", "{}"u8.ToArray()), ct))
-        {
-            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
-        }
-
-        var text = await anonymous.GetStringAsync("/metrics", ct);
-
-        Assert.Matches(@"(?m)^ingest_api_payloads_accepted_total\{[^}]*\} 1( |$)", text);
-        Assert.Matches(@"(?m)^ingest_api_payload_bytes_accepted_bytes_total\{[^}]*\} 11( |$)", text);
-        Assert.Matches(@"(?m)^ingest_api_payloads_refused_total\{[^}]*http_response_status_code=""401""[^}]*\} 1( |$)", text);
-        Assert.Matches(@"(?m)^ingest_api_produce_duration_seconds_count\{[^}]*outcome=""delivered""[^}]*\} 1( |$)", text);
     }
 
     [Fact]

@@ -6,11 +6,7 @@ using Ingest.Testing.MockKafka;
 
 namespace Ingest.Api.Tests.Payloads;
 
-/// <summary>Fault injection on the mock cluster is cluster-wide: these tests run alone, after the parallel ones.</summary>
-[CollectionDefinition(nameof(BrokerFaults), DisableParallelization = true)]
-public sealed class BrokerFaults;
-
-[Collection(nameof(BrokerFaults))]
+[Collection(nameof(RunsAlone))]
 public sealed class BrokerFaultTests(KafkaFixture kafka)
 {
     [Fact]
