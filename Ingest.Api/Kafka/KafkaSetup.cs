@@ -11,6 +11,8 @@ public static class KafkaSetup
             .Configure<IConfiguration>((settings, configuration) => settings.Load(configuration.GetSection(KafkaSettings.Section)))
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<KafkaSettings>, KafkaSettingsValidator>();
+        builder.Services.AddSingleton<ClientEventLog>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ClientEventLog>());
         builder.Services.AddSingleton<PayloadProducer>();
         builder.Services.AddHostedService<ProducerLifetime>();
         builder.Services.AddSingleton<BrokerReadiness>();

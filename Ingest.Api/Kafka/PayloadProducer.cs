@@ -17,15 +17,17 @@ public sealed class PayloadProducer : IDisposable
 
     private readonly ProducerConfig _config;
     private readonly ILogger<PayloadProducer> _logger;
+    private readonly ClientEventLog _events;
     private readonly Lock _gate = new();
     private IProducer<byte[], byte[]> _producer;
     private int _generation;
     private int _rebuilding;
     private bool _disposed;
 
-    public PayloadProducer(IOptions<KafkaSettings> kafka, IOptions<ApiOptions> api, ILogger<PayloadProducer> logger)
+    public PayloadProducer(IOptions<KafkaSettings> kafka, IOptions<ApiOptions> api, ClientEventLog events, ILogger<PayloadProducer> logger)
     {
         _config = CreateConfig(kafka.Value, api.Value);
+        _events = events;
         _logger = logger;
         MaxMessageBytes = int.TryParse(_config.Get("message.max.bytes"), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
             ? max
@@ -125,11 +127,11 @@ public sealed class PayloadProducer : IDisposable
     {
         if (!error.IsFatal)
         {
-            Log.ClientError(_logger, error.Code, error.Reason);
+            _events.Post(logger => Log.ClientError(logger, error.Code, error.Reason));
             return;
         }
 
-        Log.FatalError(_logger, error.Code, error.Reason);
+        _events.Post(logger => Log.FatalError(logger, error.Code, error.Reason));
         // A producer already replaced may still report; only the current one triggers a rebuild.
         if (ReferenceEquals(producer, Volatile.Read(ref _producer)) && Interlocked.CompareExchange(ref _rebuilding, 1, 0) == 0)
         {
@@ -180,6 +182,6 @@ public sealed class PayloadProducer : IDisposable
             SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
             _ => LogLevel.Debug,
         };
-        Log.Librdkafka(_logger, level, message.Facility, message.Message);
+        _events.Post(logger => Log.Librdkafka(logger, level, message.Facility, message.Message));
     }
 }
