@@ -12,8 +12,11 @@ namespace Ingest.Worker.Consuming;
 /// </summary>
 internal sealed partial class PayloadConsumer
 {
-    // Short enough that held messages move and commits happen promptly while the topic is idle.
+    // Short enough that commits happen promptly while the topic is idle.
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+
+    // While a partition is paused, its lane frees room at database speed: look again soon.
+    private static readonly TimeSpan PausedPollTimeout = TimeSpan.FromMilliseconds(5);
 
     private readonly Dictionary<TopicPartition, PartitionLane> _lanes = [];
     private readonly WorkerOptions _options;
@@ -94,7 +97,7 @@ internal sealed partial class PayloadConsumer
                 throw new KafkaException(fatal);
             }
 
-            ReleaseHeld(consumer);
+            var paused = ReleaseHeld(consumer);
             if (_timeProvider.GetElapsedTime(lastCommit) >= _options.CommitInterval)
             {
                 Commit(consumer, [.. _lanes.Values]);
@@ -105,7 +108,7 @@ internal sealed partial class PayloadConsumer
             ConsumeResult<byte[]?, byte[]?>? result;
             try
             {
-                result = consumer.Consume(PollTimeout);
+                result = consumer.Consume(paused ? PausedPollTimeout : PollTimeout);
             }
             catch (ConsumeException ex) when (!ex.Error.IsFatal)
             {
@@ -134,8 +137,10 @@ internal sealed partial class PayloadConsumer
         }
     }
 
-    private void ReleaseHeld(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>Resumes partitions whose lanes have room again; true while any stays paused.</summary>
+    private bool ReleaseHeld(IConsumer<byte[]?, byte[]?> consumer)
     {
+        var paused = false;
         foreach (var lane in _lanes.Values)
         {
             if (lane.Paused && lane.TryReleaseHeld())
@@ -144,7 +149,11 @@ internal sealed partial class PayloadConsumer
                 lane.Paused = false;
                 Log.Resumed(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
             }
+
+            paused |= lane.Paused;
         }
+
+        return paused;
     }
 
     private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)

@@ -7,9 +7,16 @@ namespace Ingest.Worker.Telemetry;
 
 /// <summary>
 /// The worker's <see cref="ActivitySource"/> and <see cref="Meter"/>, both named <c>Ingest.Worker</c>.
-/// The meter comes from <see cref="IMeterFactory"/>, so several workers in one process (tests) keep
-/// their own instruments.
 /// </summary>
+/// <remarks>
+/// The meter is a plain <see cref="Meter"/>, not one from <c>IMeterFactory</c>, and it is never disposed.
+/// Both choices come from running many worker hosts in one test process: through the factory path
+/// (Microsoft.Extensions.Diagnostics → OpenTelemetry's IMetricsListener) a host now and then exported
+/// none of its factory meters; and with plain meters, OpenTelemetry folds same-named instruments of all
+/// hosts into one stream, which went silent when another host disposed its meter. One worker per process
+/// in production is unaffected either way; every instrument carries its topic, so hosts sharing a
+/// process (tests) stay apart.
+/// </remarks>
 public sealed class WorkerTelemetry
 {
     /// <summary>Name of the activity source and the meter.</summary>
@@ -19,6 +26,7 @@ public sealed class WorkerTelemetry
     public static readonly ActivitySource ActivitySource = new(Name);
 
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
+    private readonly Meter _meter = new(Name);
     private readonly Counter<long> _stored;
     private readonly Counter<long> _storedBytes;
     private readonly Counter<long> _duplicates;
@@ -26,9 +34,9 @@ public sealed class WorkerTelemetry
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<double> _endToEnd;
 
-    public WorkerTelemetry(IMeterFactory meterFactory)
+    public WorkerTelemetry()
     {
-        var meter = meterFactory.Create(Name);
+        var meter = _meter;
         _stored = meter.CreateCounter<long>("ingest.worker.payloads.stored", "{payload}", "Payloads stored as new rows.");
         _storedBytes = meter.CreateCounter<long>("ingest.worker.stored", "By", "Encoded payload bytes stored as new rows.");
         _duplicates = meter.CreateCounter<long>(
