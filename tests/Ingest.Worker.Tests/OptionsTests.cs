@@ -132,6 +132,25 @@ public sealed class OptionsTests
         Assert.Contains("Worker:MaxBatchMessages", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Starts_with_an_otlp_endpoint_configured_and_answers_healthz()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = Program.Build(
+            ["--urls=http://127.0.0.1:0", "--Kafka:BootstrapServers=127.0.0.1:1", "--ConnectionStrings:Ingest=Host=127.0.0.1;Port=1",
+             "--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:1", "--Logging:LogLevel:Default=None"]);
+        await app.StartAsync(ct);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+            Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative), ct));
+        }
+        finally
+        {
+            await app.StopAsync(ct);
+        }
+    }
+
     private static KafkaOptions Kafka(params (string Key, string Value)[] settings)
     {
         var configuration = new ConfigurationBuilder()

@@ -50,6 +50,8 @@ public sealed class WorkerScenario : IAsyncDisposable
 
     public StoredRows Database { get; }
 
+    public IReadOnlyList<RunningWorker> Workers => _workers;
+
     public static async Task<WorkerScenario> CreateAsync(
         KafkaFixture kafka, PostgresFixture postgres, int partitions, CancellationToken cancellationToken)
     {
