@@ -18,10 +18,14 @@ public static class IngestHeaders
     public const string ReceivedAt = "ingest-received-at";
     /// <summary>Unique id of one accepted upload; a retried upload of the same seq gets a new one.</summary>
     public const string PayloadId = "ingest-payload-id";
-    /// <summary>Decoded length of the whole payload in bytes.</summary>
+    /// <summary>Decoded bytes of the payload so far (through this chunk); the whole length on the last chunk.</summary>
     public const string Length = "ingest-length";
-    /// <summary>XxHash3 (64-bit, seed 0) of the decoded payload, 16 lower-case hex digits.</summary>
+    /// <summary>XxHash3 (64-bit, seed 0) of the decoded bytes so far, 16 lower-case hex digits; the whole payload's on the last chunk.</summary>
     public const string Checksum = "ingest-checksum";
+    /// <summary>Index of the chunk within its payload, from 0 (see <see cref="Chunking.PayloadChunking"/>).</summary>
+    public const string Chunk = "ingest-chunk";
+    /// <summary><c>1</c> on the payload's last chunk, else <c>0</c>.</summary>
+    public const string LastChunk = "ingest-chunk-last";
     /// <summary>W3C trace context (OpenTelemetry propagation).</summary>
     public const string TraceParent = "traceparent";
     public const string TraceState = "tracestate";

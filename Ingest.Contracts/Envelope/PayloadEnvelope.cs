@@ -16,8 +16,14 @@ namespace Ingest.Contracts.Envelope;
 /// <param name="Encoding">Codec of the value, <see cref="PayloadCodec.Name"/>.</param>
 /// <param name="ReceivedAt">When the API received the request.</param>
 /// <param name="PayloadId">Unique id of this upload.</param>
-/// <param name="Length">Decoded length of the whole payload.</param>
-/// <param name="Checksum">XxHash3-64 of the decoded payload.</param>
+/// <param name="Length">
+/// Decoded bytes of the payload up to and including this chunk; on the last chunk, the whole payload's length.
+/// </param>
+/// <param name="Checksum">
+/// XxHash3-64 (seed 0) of the decoded bytes up to and including this chunk; on the last chunk, of the whole payload.
+/// </param>
+/// <param name="ChunkIndex">Index of this message among the payload's chunks, from 0.</param>
+/// <param name="IsLastChunk">True on the payload's last chunk (and on a payload sent as one message).</param>
 public sealed record PayloadEnvelope(
     string ProjectId,
     string SessionId,
@@ -27,7 +33,9 @@ public sealed record PayloadEnvelope(
     DateTimeOffset ReceivedAt,
     Guid PayloadId,
     long Length,
-    ulong Checksum)
+    ulong Checksum,
+    int ChunkIndex = 0,
+    bool IsLastChunk = true)
 {
     /// <summary>The envelope version this code writes and the only one it reads.</summary>
     public const int CurrentVersion = 1;
@@ -48,6 +56,8 @@ public sealed record PayloadEnvelope(
         Add(headers, IngestHeaders.PayloadId, PayloadId.ToString("N"));
         Add(headers, IngestHeaders.Length, Length.ToString(CultureInfo.InvariantCulture));
         Add(headers, IngestHeaders.Checksum, Checksum.ToString("x16", CultureInfo.InvariantCulture));
+        Add(headers, IngestHeaders.Chunk, ChunkIndex.ToString(CultureInfo.InvariantCulture));
+        Add(headers, IngestHeaders.LastChunk, IsLastChunk ? "1" : "0");
         return headers;
     }
 
@@ -99,8 +109,25 @@ public sealed record PayloadEnvelope(
             DateTimeOffset.FromUnixTimeMilliseconds(ParseLong(headers, IngestHeaders.ReceivedAt)),
             ParseGuid(headers, IngestHeaders.PayloadId),
             ParseLong(headers, IngestHeaders.Length),
-            ParseHex(headers, IngestHeaders.Checksum));
+            ParseHex(headers, IngestHeaders.Checksum),
+            ParseChunkIndex(headers),
+            ParseFlag(headers, IngestHeaders.LastChunk));
     }
+
+    private static int ParseChunkIndex(Headers headers)
+    {
+        var value = ParseLong(headers, IngestHeaders.Chunk);
+        return value <= int.MaxValue
+            ? (int)value
+            : throw new EnvelopeException($"Header {IngestHeaders.Chunk} '{value}' is out of range.");
+    }
+
+    private static bool ParseFlag(Headers headers, string name) => Required(headers, name) switch
+    {
+        "1" => true,
+        "0" => false,
+        var text => throw new EnvelopeException($"Header {name} '{text}' is not 0 or 1."),
+    };
 
     private static void Add(Headers headers, string name, string value) =>
         headers.Add(name, System.Text.Encoding.UTF8.GetBytes(value));

@@ -61,4 +61,38 @@ public sealed class PayloadEnvelopeTests
         var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
         Assert.Contains(name, ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Chunk_index_and_last_flag_round_trip()
+    {
+        var chunk = Sample with { ChunkIndex = 17, IsLastChunk = false };
+
+        var read = PayloadEnvelope.ReadFrom(chunk.WriteTo(new Headers()));
+
+        Assert.Equal(17, read.ChunkIndex);
+        Assert.False(read.IsLastChunk);
+    }
+
+    [Fact]
+    public void A_payload_sent_as_one_message_is_chunk_zero_and_last()
+    {
+        var read = PayloadEnvelope.ReadFrom(Sample.WriteTo(new Headers()));
+
+        Assert.Equal(0, read.ChunkIndex);
+        Assert.True(read.IsLastChunk);
+    }
+
+    [Theory]
+    [InlineData(IngestHeaders.LastChunk, "yes")]
+    [InlineData(IngestHeaders.Chunk, "-1")]
+    [InlineData(IngestHeaders.Chunk, "99999999999")]
+    public void Malformed_chunk_header_is_refused(string name, string value)
+    {
+        var headers = Sample.WriteTo(new Headers());
+        headers.Remove(name);
+        headers.Add(name, Encoding.UTF8.GetBytes(value));
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains(name, ex.Message, StringComparison.Ordinal);
+    }
 }

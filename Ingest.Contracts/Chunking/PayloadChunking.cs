@@ -1,0 +1,29 @@
+namespace Ingest.Contracts.Chunking;
+
+/// <summary>
+/// How a payload larger than one Kafka message travels: as consecutive chunks on the session's
+/// partition, each its own message with the full envelope.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Every message is a chunk. A payload that fits in one is chunk 0 with <c>ingest-chunk-last=1</c>.</item>
+/// <item>Chunks of one payload share the payload id and are produced in order under the session's key, so
+/// they arrive in order on one partition, possibly interleaved with other sessions' messages and, after a
+/// retried batch, possibly twice.</item>
+/// <item>Each chunk's value is its own <see cref="Codec.PayloadCodec"/> block of at most
+/// <see cref="MaxChunkBytes"/> decoded bytes.</item>
+/// <item><c>ingest-length</c>/<c>ingest-checksum</c> are running totals through the chunk: the consumer
+/// verifies the last chunk's against the whole reassembled payload, and any chunk's against what it has
+/// seen so far (a gap or a reordering shows as a mismatch).</item>
+/// <item>A payload whose last chunk never comes (the upload failed) is never stored; the consumer discards
+/// its chunks by log position, not wall-clock time.</item>
+/// </list>
+/// </remarks>
+public static class PayloadChunking
+{
+    /// <summary>Default decoded bytes per chunk: well under Kafka's 1 MB default message size after framing.</summary>
+    public const int DefaultChunkBytes = 256 * 1024;
+
+    /// <summary>Largest decoded chunk any consumer must accept.</summary>
+    public const int MaxChunkBytes = 4 * 1024 * 1024;
+}
