@@ -5,6 +5,7 @@ using Ingest.Contracts.Envelope;
 using Ingest.Worker.DeadLetter;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
+using Microsoft.Extensions.Options;
 
 namespace Ingest.Worker.Consuming;
 
@@ -15,6 +16,7 @@ namespace Ingest.Worker.Consuming;
 /// </summary>
 internal sealed class BatchProcessor(
     PayloadStore store,
+    IOptions<WorkerOptions> options,
     DeadLetterProducer deadLetters,
     WorkerTelemetry telemetry,
     TimeProvider timeProvider,
@@ -26,7 +28,7 @@ internal sealed class BatchProcessor(
         var topic = batch[0].Topic;
         var payloads = new List<IncomingPayload>(batch.Count);
         var spans = new List<Activity?>(batch.Count);
-        var poison = new List<(ConsumeResult<byte[]?, byte[]?> Message, Activity? Span, string Reason, string Error)>();
+        var poison = new List<Poisoned>();
         foreach (var message in batch)
         {
             var span = ProcessSpans.Start(message);
@@ -37,7 +39,7 @@ internal sealed class BatchProcessor(
             }
             catch (Exception ex) when (ex is EnvelopeException or PayloadFormatException)
             {
-                poison.Add((message, span, "envelope", ex.Message));
+                poison.Add(new(message, span, "envelope", ex.Message));
             }
         }
 
@@ -45,7 +47,7 @@ internal sealed class BatchProcessor(
         {
             try
             {
-                Record(topic, payloads, spans, await store.StoreAsync(payloads, cancellationToken));
+                Record(batch, payloads, spans, poison, await store.StoreAsync(payloads, AbandonBefore(payloads), cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {
@@ -53,14 +55,14 @@ internal sealed class BatchProcessor(
             }
         }
 
-        foreach (var (message, span, reason, error) in poison.OrderBy(p => p.Message.Offset.Value))
+        foreach (var (message, span, reason, error, chunkOffsets) in poison.OrderBy(p => p.Message.Offset.Value))
         {
-            await deadLetters.SendAsync(message, error, cancellationToken);
+            await deadLetters.SendAsync(message, error, chunkOffsets, cancellationToken);
             telemetry.DeadLettered(topic, reason);
             ProcessSpans.Stop(span, "dead_lettered", error);
         }
 
-        telemetry.BatchCompleted(topic, timeProvider.GetElapsedTime(started));
+        telemetry.BatchCompleted(topic, batch.Count, timeProvider.GetElapsedTime(started));
     }
 
     private async Task IsolateAsync(
@@ -68,13 +70,13 @@ internal sealed class BatchProcessor(
         IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch,
         List<IncomingPayload> payloads,
         List<Activity?> spans,
-        List<(ConsumeResult<byte[]?, byte[]?>, Activity?, string, string)> poison,
+        List<Poisoned> poison,
         Exception batchError,
         CancellationToken cancellationToken)
     {
         if (payloads.Count == 1)
         {
-            poison.Add((MessageOf(batch, payloads[0]), spans[0], "data", batchError.Message));
+            poison.Add(new(MessageOf(batch, payloads[0]), spans[0], "data", batchError.Message));
             return;
         }
 
@@ -84,11 +86,11 @@ internal sealed class BatchProcessor(
         {
             try
             {
-                Record(topic, [payloads[i]], [spans[i]], await store.StoreAsync([payloads[i]], cancellationToken));
+                Record(batch, [payloads[i]], [spans[i]], poison, await store.StoreAsync([payloads[i]], AbandonBefore(payloads), cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {
-                poison.Add((MessageOf(batch, payloads[i]), spans[i], "data", ex.Message));
+                poison.Add(new(MessageOf(batch, payloads[i]), spans[i], "data", ex.Message));
             }
         }
     }
@@ -96,21 +98,44 @@ internal sealed class BatchProcessor(
     private static ConsumeResult<byte[]?, byte[]?> MessageOf(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, IncomingPayload payload) =>
         batch.First(m => m.Offset.Value == payload.Offset);
 
-    private void Record(string topic, IReadOnlyList<IncomingPayload> payloads, IReadOnlyList<Activity?> spans, IReadOnlyList<StoreOutcome> outcomes)
+    /// <summary>Uploads whose latest chunk is this long (log time) before the batch's newest message are abandoned.</summary>
+    private DateTimeOffset AbandonBefore(IReadOnlyList<IncomingPayload> payloads) =>
+        payloads.Max(p => p.LogTime) - options.Value.AbandonedUploadAfter;
+
+    private void Record(
+        IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, IReadOnlyList<IncomingPayload> payloads, IReadOnlyList<Activity?> spans,
+        List<Poisoned> poison, StoredBatch stored)
     {
+        var topic = batch[0].Topic;
         var now = timeProvider.GetUtcNow();
         for (var i = 0; i < payloads.Count; i++)
         {
             var payload = payloads[i];
-            var outcome = outcomes[i];
-            telemetry.Stored(outcome, topic, payload.Body.Length, now - payload.Envelope.ReceivedAt);
-            if (outcome == StoreOutcome.ConflictingDuplicate)
+            var (outcome, detail, chunkOffsets) = stored.Results[i];
+            var e = payload.Envelope;
+            switch (outcome)
             {
-                Log.ConflictingDuplicate(
-                    logger, payload.Envelope.ProjectId, payload.Envelope.SessionId, payload.Envelope.Seq, payload.Envelope.PayloadId, payload.Partition, payload.Offset);
+                case StoreOutcome.Poison:
+                    Log.ChunkedPayloadRefused(logger, e.ProjectId, e.SessionId, e.Seq, e.PayloadId, payload.Partition, payload.Offset, detail!);
+                    poison.Add(new(MessageOf(batch, payload), spans[i], "checksum", detail!, chunkOffsets));
+                    continue;
+                case StoreOutcome.DataLoss:
+                    Log.ChunkGap(logger, e.ProjectId, e.SessionId, e.Seq, e.PayloadId, payload.Partition, payload.Offset, detail!);
+                    telemetry.DataLoss(topic, "missing_chunk");
+                    break;
+                case StoreOutcome.ConflictingDuplicate:
+                    Log.ConflictingDuplicate(logger, e.ProjectId, e.SessionId, e.Seq, e.PayloadId, payload.Partition, payload.Offset);
+                    break;
             }
 
-            ProcessSpans.Stop(spans[i], outcome.ToString());
+            telemetry.Stored(outcome, topic, payload.Body.Length, now - e.ReceivedAt);
+            ProcessSpans.Stop(spans[i], outcome.ToString(), outcome == StoreOutcome.DataLoss ? detail : null);
+        }
+
+        foreach (var id in stored.Abandoned)
+        {
+            Log.UploadAbandoned(logger, id, topic, batch[0].Partition.Value, options.Value.AbandonedUploadAfter);
+            telemetry.Abandoned(topic);
         }
     }
 
@@ -124,6 +149,13 @@ internal sealed class BatchProcessor(
         }
 
         PayloadCodec.GetDecodedLength(body); // checks the codec header; the body is stored as is
-        return new IncomingPayload(envelope, body, message.Partition.Value, message.Offset.Value);
+        // CreateTime as the API's producer set it; without one, the API's receipt time stands in.
+        var logTime = message.Message.Timestamp.Type == TimestampType.NotAvailable
+            ? envelope.ReceivedAt
+            : new DateTimeOffset(message.Message.Timestamp.UtcDateTime, TimeSpan.Zero);
+        return new IncomingPayload(envelope, body, message.Partition.Value, message.Offset.Value, message.Topic, logTime);
     }
+
+    private sealed record Poisoned(
+        ConsumeResult<byte[]?, byte[]?> Message, Activity? Span, string Reason, string Error, string? ChunkOffsets = null);
 }

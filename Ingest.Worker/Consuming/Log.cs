@@ -62,4 +62,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 2121, Level = LogLevel.Warning,
         Message = "Conflicting duplicate: {Project}/{SessionId} seq {Seq} is already stored with other bytes; payload {PayloadId} at {Partition}@{Offset} was not stored")]
     public static partial void ConflictingDuplicate(ILogger logger, string project, string sessionId, long seq, Guid payloadId, int partition, long offset);
+
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Error,
+        Message = "Chunked payload refused: {Project}/{SessionId} seq {Seq} payload {PayloadId} at {Partition}@{Offset}: {Error}; dead-lettering a reference")]
+    public static partial void ChunkedPayloadRefused(ILogger logger, string project, string sessionId, long seq, Guid payloadId, int partition, long offset, string error);
+
+    [LoggerMessage(EventId = 2123, Level = LogLevel.Error,
+        Message = "DATA LOSS: {Project}/{SessionId} seq {Seq} payload {PayloadId} at {Partition}@{Offset} cannot be reassembled: {Error}")]
+    public static partial void ChunkGap(ILogger logger, string project, string sessionId, long seq, Guid payloadId, int partition, long offset, string error);
+
+    [LoggerMessage(EventId = 2124, Level = LogLevel.Warning,
+        Message = "Discarded upload {PayloadId} on {Topic}/{Partition}: no chunk for {After} of log time and no last chunk (the API never accepted it)")]
+    public static partial void UploadAbandoned(ILogger logger, Guid payloadId, string topic, int partition, TimeSpan after);
 }

@@ -41,4 +41,12 @@ public sealed class WorkerOptions
     /// Default 20 s; the host's shutdown timeout is raised to leave room for it.
     /// </summary>
     public TimeSpan ShutdownDrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Log time after which a chunked upload without its last chunk is discarded
+    /// (<c>Worker:AbandonedUploadAfter</c>): when a later message of the same partition is this far past the
+    /// upload's latest chunk. Default 15 min. Measured in message timestamps, never wall-clock time, so a
+    /// worker that was paused or is catching up never discards an accepted payload.
+    /// </summary>
+    public TimeSpan AbandonedUploadAfter { get; set; } = TimeSpan.FromMinutes(15);
 }

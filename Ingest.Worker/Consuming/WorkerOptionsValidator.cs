@@ -20,6 +20,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         Positive(failures, "CommitInterval", options.CommitInterval);
         Positive(failures, "RevokeDrainTimeout", options.RevokeDrainTimeout);
         Positive(failures, "ShutdownDrainTimeout", options.ShutdownDrainTimeout);
+        if (options.AbandonedUploadAfter < TimeSpan.FromSeconds(1) || options.AbandonedUploadAfter > TimeSpan.FromDays(7))
+        {
+            failures.Add(string.Create(
+                CultureInfo.InvariantCulture, $"Worker:AbandonedUploadAfter must be between 00:00:01 and 7.00:00:00 (got {options.AbandonedUploadAfter:c})."));
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

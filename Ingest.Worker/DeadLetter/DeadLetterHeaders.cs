@@ -20,4 +20,10 @@ public static class DeadLetterHeaders
 
     /// <summary>When the worker gave up on it, Unix milliseconds (UTC), like <c>ingest-received-at</c>.</summary>
     public const string FailedAt = "ingest-dlq-failed-at";
+
+    /// <summary>
+    /// For a chunked payload that failed verification: the offsets of its staged chunks, comma-separated in
+    /// chunk order (a reference: the chunks stay in <c>ingest.payload_chunks</c> under the payload id).
+    /// </summary>
+    public const string ChunkOffsets = "ingest-dlq-chunk-offsets";
 }

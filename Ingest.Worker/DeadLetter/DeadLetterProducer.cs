@@ -55,7 +55,7 @@ public sealed class DeadLetterProducer : IDisposable
     }
 
     /// <summary>Sends <paramref name="message"/> with the reason it failed and waits for the broker's ack.</summary>
-    public async Task SendAsync(ConsumeResult<byte[]?, byte[]?> message, string error, CancellationToken cancellationToken)
+    public async Task SendAsync(ConsumeResult<byte[]?, byte[]?> message, string error, string? chunkOffsets, CancellationToken cancellationToken)
     {
         var headers = new Headers();
         foreach (var header in message.Message.Headers ?? [])
@@ -69,6 +69,11 @@ public sealed class DeadLetterProducer : IDisposable
         Add(headers, DeadLetterHeaders.Offset, message.Offset.Value.ToString(CultureInfo.InvariantCulture));
         Add(headers, DeadLetterHeaders.FailedAt,
             _timeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (chunkOffsets is not null)
+        {
+            Add(headers, DeadLetterHeaders.ChunkOffsets, chunkOffsets);
+        }
+
         var letter = new Message<byte[]?, byte[]?> { Key = message.Message.Key, Value = message.Message.Value, Headers = headers };
         var topic = IngestTopics.DeadLetterFor(message.Topic);
 

@@ -7,7 +7,19 @@ namespace Ingest.Worker.Storage;
 /// <param name="Body">The message value, PayloadCodec bytes, stored as is.</param>
 /// <param name="Partition">Kafka partition it was read from.</param>
 /// <param name="Offset">Kafka offset it was read from.</param>
-public sealed record IncomingPayload(PayloadEnvelope Envelope, byte[] Body, int Partition, long Offset);
+/// <param name="Topic">Kafka topic it was read from.</param>
+/// <param name="LogTime">The message's log timestamp: the clock by which abandoned uploads are discarded.</param>
+public sealed record IncomingPayload(PayloadEnvelope Envelope, byte[] Body, int Partition, long Offset, string Topic, DateTimeOffset LogTime)
+{
+    /// <summary>True for a payload sent as one message (chunk 0 and last): stored directly as a row.</summary>
+    public bool IsWhole => Envelope.ChunkIndex == 0 && Envelope.IsLastChunk;
+}
+
+/// <summary>What happened to one message of a stored batch, with a detail for poison and data loss.</summary>
+/// <param name="Outcome">The outcome.</param>
+/// <param name="Detail">Why (poison, data loss), or null.</param>
+/// <param name="ChunkOffsets">For a chunked payload refused at verification: its chunks' offsets (the DLQ reference).</param>
+public readonly record struct StoreResult(StoreOutcome Outcome, string? Detail = null, string? ChunkOffsets = null);
 
 /// <summary>What happened to one payload of a stored batch.</summary>
 public enum StoreOutcome
@@ -23,6 +35,18 @@ public enum StoreOutcome
 
     /// <summary>Different bytes under a stored (session, seq): the first one stays; counted and logged.</summary>
     ConflictingDuplicate,
+
+    /// <summary>A chunk of a larger payload, staged; the payload is stored when its last chunk is.</summary>
+    ChunkStaged,
+
+    /// <summary>A chunk already staged (or of a payload already stored or dead-lettered): a redelivery.</summary>
+    ChunkRedelivery,
+
+    /// <summary>A chunk that cannot continue its payload (an earlier chunk is missing): data loss, logged and counted.</summary>
+    DataLoss,
+
+    /// <summary>Refused for good (running length or checksum mismatch): the caller dead-letters it.</summary>
+    Poison,
 }
 
 /// <summary>Tells duplicates apart by what is already stored.</summary>

@@ -5,6 +5,9 @@ using Polly.Retry;
 
 namespace Ingest.Worker.Storage;
 
+/// <summary>What a batch write did: one result per message, and the uploads discarded as abandoned.</summary>
+public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyList<Guid> Abandoned);
+
 /// <summary>
 /// Writes batches of payloads to <c>ingest.payloads</c>: one transaction per batch, one
 /// <c>INSERT … ON CONFLICT DO NOTHING</c> per payload in offset order (so <c>position</c> increases in
@@ -46,7 +49,8 @@ public sealed class PayloadStore
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(100),
-                MaxDelay = TimeSpan.FromSeconds(15),
+                // Short enough that a database back after an outage is found within a few seconds.
+                MaxDelay = TimeSpan.FromSeconds(5),
                 OnRetry = args =>
                 {
                     var ex = args.Outcome.Exception!;
@@ -65,30 +69,74 @@ public sealed class PayloadStore
             .Build();
     }
 
-    /// <summary>Stores <paramref name="payloads"/> in one transaction, retrying until it succeeds or is cancelled.</summary>
+    /// <summary>
+    /// Stores <paramref name="payloads"/> (messages of one partition, in offset order) in one transaction,
+    /// retrying until it succeeds or is cancelled: whole payloads as rows, chunks staged (and their payload
+    /// stored at the last one), then the partition's uploads abandoned before <paramref name="abandonBefore"/>
+    /// (log time) discarded.
+    /// </summary>
     /// <exception cref="PostgresException">A data error (class 22/23): some payload of the batch is refused.</exception>
-    public async Task<IReadOnlyList<StoreOutcome>> StoreAsync(IReadOnlyList<IncomingPayload> payloads, CancellationToken cancellationToken) =>
-        await _retry.ExecuteAsync(async token => await WriteAsync(payloads, token), cancellationToken);
+    public async Task<StoredBatch> StoreAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken) =>
+        await _retry.ExecuteAsync(async token => await WriteAsync(payloads, abandonBefore, token), cancellationToken);
 
-    private async Task<IReadOnlyList<StoreOutcome>> WriteAsync(IReadOnlyList<IncomingPayload> payloads, CancellationToken cancellationToken)
+    private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var payload in payloads)
+        var results = new StoreResult[payloads.Count];
+        var run = new List<int>();
+        for (var i = 0; i < payloads.Count; i++)
         {
-            batch.BatchCommands.Add(Insert(payload));
+            if (payloads[i].IsWhole)
+            {
+                run.Add(i);
+                continue;
+            }
+
+            // Applied order is offset order: the whole payloads before this chunk go first.
+            await WriteWholeAsync(connection, transaction, payloads, run, results, cancellationToken);
+            run.Clear();
+            results[i] = await ChunkWriter.WriteAsync(connection, transaction, payloads[i], cancellationToken);
+        }
+
+        await WriteWholeAsync(connection, transaction, payloads, run, results, cancellationToken);
+        List<Guid> abandoned = [];
+        if (abandonBefore is { } before && payloads.Count > 0)
+        {
+            abandoned = await ChunkWriter.DiscardAbandonedAsync(
+                connection, transaction, payloads[0].Topic, payloads[0].Partition, before, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new StoredBatch(results, abandoned);
+    }
+
+    private static async Task WriteWholeAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<IncomingPayload> payloads, List<int> run,
+        StoreResult[] results, CancellationToken cancellationToken)
+    {
+        if (run.Count == 0)
+        {
+            return;
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var i in run)
+        {
+            batch.BatchCommands.Add(Insert(payloads[i]));
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
-
-        var outcomes = new StoreOutcome[payloads.Count];
         var conflicts = new List<int>();
-        for (var i = 0; i < payloads.Count; i++)
+        for (var j = 0; j < run.Count; j++)
         {
-            if (batch.BatchCommands[i].RecordsAffected == 0)
+            if (batch.BatchCommands[j].RecordsAffected == 0)
             {
-                conflicts.Add(i);
+                conflicts.Add(run[j]);
+            }
+            else
+            {
+                results[run[j]] = new StoreResult(StoreOutcome.Stored);
             }
         }
 
@@ -99,12 +147,9 @@ public sealed class PayloadStore
             {
                 var envelope = payloads[i].Envelope;
                 var (payloadId, checksum) = stored[(envelope.ProjectId, envelope.SessionId, envelope.Seq)];
-                outcomes[i] = Duplicates.Classify(payloadId, checksum, envelope);
+                results[i] = new StoreResult(Duplicates.Classify(payloadId, checksum, envelope));
             }
         }
-
-        await transaction.CommitAsync(cancellationToken);
-        return outcomes;
     }
 
     private static NpgsqlBatchCommand Insert(IncomingPayload payload)

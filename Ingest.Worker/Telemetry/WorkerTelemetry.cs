@@ -31,7 +31,11 @@ public sealed class WorkerTelemetry
     private readonly Counter<long> _storedBytes;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _deadLettered;
+    private readonly Counter<long> _chunks;
+    private readonly Counter<long> _dataLoss;
+    private readonly Counter<long> _abandoned;
     private readonly Histogram<double> _batchDuration;
+    private readonly Histogram<long> _batchSize;
     private readonly Histogram<double> _endToEnd;
 
     public WorkerTelemetry()
@@ -43,6 +47,13 @@ public sealed class WorkerTelemetry
             "ingest.worker.duplicates", "{payload}", "Payloads already stored, by kind (redelivery, client_retry, conflicting).");
         _deadLettered = meter.CreateCounter<long>(
             "ingest.worker.dead_lettered", "{message}", "Messages sent to the dead-letter topic, by reason.");
+        _chunks = meter.CreateCounter<long>(
+            "ingest.worker.chunks.staged", "{chunk}", "Chunks of chunked payloads staged (the payload is stored at its last chunk).");
+        _dataLoss = meter.CreateCounter<long>(
+            "ingest.worker.data_loss", "{event}", "Accepted data that can no longer be stored, by kind (missing_chunk, offset_out_of_range).");
+        _abandoned = meter.CreateCounter<long>(
+            "ingest.worker.uploads.abandoned", "{upload}", "Chunked uploads discarded without their last chunk (by log time).");
+        _batchSize = meter.CreateHistogram<long>("ingest.worker.batch.size", "{message}", "Messages per stored batch.");
         _batchDuration = meter.CreateHistogram<double>(
             "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
         _endToEnd = meter.CreateHistogram<double>(
@@ -55,6 +66,17 @@ public sealed class WorkerTelemetry
     public void Stored(StoreOutcome outcome, string topic, long bytes, TimeSpan endToEnd)
     {
         var tag = new KeyValuePair<string, object?>("messaging.destination.name", topic);
+        if (outcome == StoreOutcome.ChunkStaged)
+        {
+            _chunks.Add(1, tag);
+            return;
+        }
+
+        if (outcome is StoreOutcome.DataLoss or StoreOutcome.Poison)
+        {
+            return; // counted by DataLoss and DeadLettered
+        }
+
         if (outcome == StoreOutcome.Stored)
         {
             _stored.Add(1, tag);
@@ -65,7 +87,7 @@ public sealed class WorkerTelemetry
 
         _duplicates.Add(1, tag, new("kind", outcome switch
         {
-            StoreOutcome.Redelivery => "redelivery",
+            StoreOutcome.Redelivery or StoreOutcome.ChunkRedelivery => "redelivery",
             StoreOutcome.ClientRetry => "client_retry",
             _ => "conflicting",
         }));
@@ -75,9 +97,19 @@ public sealed class WorkerTelemetry
     public void DeadLettered(string topic, string reason) =>
         _deadLettered.Add(1, new("messaging.destination.name", topic), new("reason", reason));
 
-    /// <summary>Records how long a batch took.</summary>
-    public void BatchCompleted(string topic, TimeSpan duration) =>
-        _batchDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+    /// <summary>Records a batch's size and how long it took.</summary>
+    public void BatchCompleted(string topic, int messages, TimeSpan duration)
+    {
+        var tag = new KeyValuePair<string, object?>("messaging.destination.name", topic);
+        _batchSize.Record(messages, tag);
+        _batchDuration.Record(duration.TotalSeconds, tag);
+    }
+
+    /// <summary>Records accepted data that can no longer be stored (never silent).</summary>
+    public void DataLoss(string topic, string kind) => _dataLoss.Add(1, new("messaging.destination.name", topic), new("kind", kind));
+
+    /// <summary>Records an upload discarded without its last chunk.</summary>
+    public void Abandoned(string topic) => _abandoned.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", topic));
 
     /// <summary>Sets the lag of an assigned partition.</summary>
     public void SetLag(string topic, int partition, long lag) => _lag[(topic, partition)] = lag;

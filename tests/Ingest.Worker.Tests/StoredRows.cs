@@ -47,7 +47,7 @@ public sealed class StoredRows(string connectionString)
         {
             rows.Add(new StoredRow(
                 reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetGuid(4), reader.GetString(5),
-                reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8), (byte[])reader[9], reader.GetInt32(10), reader.GetInt64(11),
+                reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8), reader.IsDBNull(9) ? [] : (byte[])reader[9], reader.GetInt32(10), reader.GetInt64(11),
                 reader.GetFieldValue<DateTimeOffset>(12), reader.GetFieldValue<DateTimeOffset>(13)));
         }
 

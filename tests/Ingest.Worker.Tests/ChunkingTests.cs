@@ -1,0 +1,130 @@
+using System.Text;
+using Ingest.Testing;
+using Ingest.Worker.DeadLetter;
+
+namespace Ingest.Worker.Tests;
+
+/// <summary>Chunked payloads are staged, verified and stored once; broken or abandoned uploads never silently.</summary>
+public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Interleaved_chunked_payloads_with_redelivered_chunks_are_stored_once_intact_and_in_order()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var random = new Random(5);
+        var uploads = Enumerable.Range(0, 3).Select(s =>
+        {
+            var bytes = new byte[(300 * 1024) + (s * 777)];
+            random.NextBytes(bytes);
+            return (Bytes: bytes, Chunks: Chunks.Split($"big-{s}", 0, bytes, 64 * 1024));
+        }).ToList();
+
+        // Round-robin across sessions, a whole payload between rounds, and every third chunk sent twice.
+        for (var i = 0; i < uploads.Max(u => u.Chunks.Count); i++)
+        {
+            foreach (var (_, chunks) in uploads.Where(u => i < u.Chunks.Count))
+            {
+                await Chunks.ProduceAsync(scenario, chunks[i], ct);
+                if (i % 3 == 1)
+                {
+                    await Chunks.ProduceAsync(scenario, chunks[i], ct);
+                }
+            }
+
+            var small = Encoding.UTF8.GetBytes($"small {i}");
+            await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("small", i, small), small, ct);
+        }
+
+        var smallCount = uploads.Max(u => u.Chunks.Count);
+        await scenario.Database.WaitForCountAsync(smallCount + 3, ct);
+
+        var rows = await scenario.Database.AllAsync(ct);
+        Assert.Equal(smallCount + 3, rows.Count);
+        Assert.Equal(Enumerable.Range(0, smallCount).Select(i => (long)i), rows.Where(r => r.SessionId == "small").Select(r => r.Seq));
+        foreach (var (bytes, chunks) in uploads)
+        {
+            var row = Assert.Single(rows, r => r.SessionId == chunks[0].Envelope.SessionId);
+            Assert.Equal(bytes.Length, row.Length);
+            Assert.Empty(row.Body);
+            Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, row.PayloadId, ct));
+        }
+
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(
+            uploads.Sum(u => u.Chunks.Count),
+            await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT sum(chunk_count) FROM ingest.payloads WHERE chunk_count > 1", ct));
+    }
+
+    [Fact]
+    public async Task A_chunked_payload_failing_its_checksum_is_dead_lettered_as_a_reference_and_the_partition_moves_on()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var bytes = new byte[200_000];
+        new Random(7).NextBytes(bytes);
+        var chunks = Chunks.Split("bad", 0, bytes, 64 * 1024);
+        var last = chunks[^1];
+        chunks[^1] = (last.Envelope with { Checksum = last.Envelope.Checksum ^ 1 }, last.Value);
+        var offsets = new List<long>();
+        foreach (var chunk in chunks)
+        {
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+        }
+
+        var after = "after"u8.ToArray();
+        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("after", 0, after), after, ct);
+        await scenario.Database.WaitForCountAsync(1, ct);
+
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(string.Join(",", offsets), Header(letter, DeadLetterHeaders.ChunkOffsets));
+        Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
+        Assert.Contains("checksum", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal("after", Assert.Single(await scenario.Database.AllAsync(ct)).SessionId);
+    }
+
+    [Fact]
+    public async Task An_upload_without_its_last_chunk_is_discarded_by_log_time_and_a_gap_is_counted_as_data_loss()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        var worker = await scenario.StartWorkerAsync(ct);
+        var bytes = new byte[150_000];
+        var abandoned = Chunks.Split("abandoned", 0, bytes, 64 * 1024);
+        var gapped = Chunks.Split("gapped", 0, bytes, 64 * 1024);
+        var t0 = DateTime.UtcNow;
+        await Chunks.ProduceAsync(scenario, abandoned[0], ct, t0);
+        await Chunks.ProduceAsync(scenario, abandoned[1], ct, t0);
+        await Chunks.ProduceAsync(scenario, gapped[0], ct, t0);
+        await Chunks.ProduceAsync(scenario, gapped[2], ct, t0); // chunk 1 never came
+        var marker = "14 min later"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("marker", 0, marker), Ingest.Contracts.Codec.PayloadCodec.Encode(marker)), ct, t0.AddMinutes(14));
+        await scenario.Database.WaitForCountAsync(1, ct);
+
+        // 14 min of log time is not enough: the abandoned upload is still staged.
+        Assert.Equal(2, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+
+        var late = "16 min later"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("marker", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await scenario.Database.WaitForCountAsync(2, ct);
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(["marker"], (await scenario.Database.AllAsync(ct)).Select(r => r.SessionId).Distinct());
+
+        using var http = new HttpClient { BaseAddress = worker.Address };
+        var metrics = await Eventually.UntilAsync(
+            () => http.GetStringAsync(new Uri("/metrics", UriKind.Relative), ct),
+            text => Line(text, "ingest_worker_data_loss") is not null && Line(text, "ingest_worker_uploads_abandoned") is not null,
+            TimeSpan.FromSeconds(20), text => $"no data-loss/abandoned series:\n{text}", ct);
+        Assert.EndsWith(" 1", Line(metrics, "ingest_worker_data_loss"), StringComparison.Ordinal);
+        Assert.EndsWith(" 1", Line(metrics, "ingest_worker_uploads_abandoned"), StringComparison.Ordinal);
+
+        string? Line(string text, string name) => text.Split('\n')
+            .FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains(scenario.Topic, StringComparison.Ordinal));
+    }
+
+    private static string Header(Confluent.Kafka.ConsumeResult<byte[], byte[]> letter, string name) =>
+        letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+}
