@@ -1,0 +1,67 @@
+using System.Globalization;
+using Ingest.LoadGen;
+
+namespace Ingest.Benchmarks;
+
+/// <summary>
+/// API ingest vs bare Kestrel (1 KB: reads the body, answers 202) and vs Kestrel + LZ4 (100 KB, 10 MB:
+/// the HTTP + compression ceiling, no Kafka); each at the wrk concurrency where it peaks.
+/// </summary>
+public static class ApiScenario
+{
+    public static async Task<List<Measurement>> RunAsync(Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken)
+    {
+        var results = new List<Measurement>();
+        (string Name, long Size, bool Compress, string Unit, double? Target, int[] Concurrency)[] cases =
+        [
+            ("1 KB", 1000, false, "payloads/s", 0.5, options.Concurrencies),
+            ("100 KB", 100_000, true, "MB/s", 0.8, options.Concurrencies),
+            ("10 MB", 10_000_000, true, "MB/s", null, options.Smoke ? [2] : [4, 16]),
+        ];
+        foreach (var (name, size, compress, unit, target, concurrency) in cases)
+        {
+            var body = Path.Combine(Path.GetTempPath(), $"ingest-bench-{size}.json");
+            await using (var file = File.Create(body))
+            {
+                await RecordingContent.WriteAsync(11, size, file, cancellationToken);
+            }
+
+            var topic = await stack.TopicAsync("bench-api", cancellationToken);
+            var database = await stack.DatabaseAsync(cancellationToken);
+            await using var api = await stack.StartApiAsync(topic, database, cancellationToken);
+            var ingest = await PeakAsync(Stack.Address(api), body, concurrency, options, log, $"api {name}", cancellationToken);
+            await api.StopAsync(cancellationToken);
+
+            await using var baselineServer = await BaselineServer.StartAsync(compress, cancellationToken);
+            var baseline = await PeakAsync(BaselineServer.Address(baselineServer), body, concurrency, options, log, $"kestrel {name}", cancellationToken);
+            await baselineServer.StopAsync(cancellationToken);
+
+            double Value(Wrk.Result r) => unit == "MB/s" ? r.BytesPerSecond / 1e6 : r.RequestsPerSecond;
+            results.Add(new Measurement(
+                $"API ingest {name}", unit, Value(ingest.Result), Value(baseline.Result),
+                compress ? $"Kestrel + LZ4 {name}" : $"bare Kestrel {name}", target,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"API peak at {ingest.Connections} connections (p50 {ingest.Result.P50Ms:0.0} ms, p99 {ingest.Result.P99Ms:0.0} ms, {ingest.Result.Errors} non-202); baseline peak at {baseline.Connections} (p99 {baseline.Result.P99Ms:0.0} ms)")));
+        }
+
+        return results;
+    }
+
+    private static async Task<(Wrk.Result Result, int Connections)> PeakAsync(
+        Uri server, string body, int[] concurrency, BenchOptions options, TextWriter log, string label, CancellationToken cancellationToken)
+    {
+        (Wrk.Result Result, int Connections)? best = null;
+        foreach (var connections in concurrency)
+        {
+            var result = await Wrk.RunAsync(server, body, Stack.Key, connections, options.RateDuration, cancellationToken);
+            await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  {label,-16} c={connections,-4} {result.RequestsPerSecond,10:0.0} req/s {result.BytesPerSecond / 1e6,8:0.0} MB/s p99 {result.P99Ms,7:0.0} ms non-202 {result.Errors}"));
+            if (best is null || result.RequestsPerSecond > best.Value.Result.RequestsPerSecond)
+            {
+                best = (result, connections);
+            }
+        }
+
+        return best!.Value;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using Ingest.LoadGen;
+using Npgsql;
+
+namespace Ingest.Benchmarks;
+
+/// <summary>
+/// End-to-end latency of 10 KB payloads at half the measured maximum rate: from the API receiving the
+/// request (<c>received_at</c>) to the row committed in Postgres (<c>stored_at</c>) — from then on it is
+/// readable through the API. Both clocks are this machine's.
+/// </summary>
+public static class LatencyScenario
+{
+    public static async Task<(LatencyMeasurement Latency, Measurement Rate)> RunAsync(
+        Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken)
+    {
+        var topic = await stack.TopicAsync("bench-latency", cancellationToken);
+        var database = await stack.DatabaseAsync(cancellationToken);
+        await using var worker = await stack.StartWorkerAsync(topic, database, cancellationToken);
+        await using var api = await stack.StartApiAsync(topic, database, cancellationToken);
+        using var client = new HttpClient { BaseAddress = Stack.Address(api) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
+        SizeSpec.TryParse("10KB", long.MaxValue, out var size, out _);
+
+        var probe = Options(size!, sessions: 64, perSession: options.Smoke ? 5 : 60, rate: 0, prefix: "probe");
+        var max = await new LoadRunner(probe, client).RunAsync(null, cancellationToken);
+        var maxRate = max.Accepted / max.Elapsed.TotalSeconds;
+
+        var half = maxRate / 2;
+        var total = (int)Math.Max(64, half * options.RateDuration.TotalSeconds * 2);
+        var paced = Options(size!, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
+        var run = await new LoadRunner(paced, client).RunAsync(null, cancellationToken);
+        await WaitForAsync(database, run.Accepted + max.Accepted, cancellationToken);
+
+        await using var source = NpgsqlDataSource.Create(database);
+        await using var reader = await source.CreateCommand(
+            """
+            SELECT count(*),
+                   percentile_cont(0.5)   WITHIN GROUP (ORDER BY ms),
+                   percentile_cont(0.99)  WITHIN GROUP (ORDER BY ms),
+                   percentile_cont(0.999) WITHIN GROUP (ORDER BY ms)
+            FROM (SELECT extract(epoch FROM stored_at - received_at) * 1000 AS ms
+                  FROM ingest.payloads WHERE session_id LIKE 'half-%') t
+            """).ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var latency = new LatencyMeasurement(
+            "end-to-end 10 KB at 50 % of max rate", reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(0),
+            string.Create(CultureInfo.InvariantCulture,
+                $"max {maxRate:0} payloads/s (64 sessions); paced at {half:0}/s; 202 p99 {run.Percentile(99):0.0} ms; received_at → stored_at"));
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"  latency  max {maxRate:0}/s, at {half:0}/s: p50 {latency.P50:0.0} ms p99 {latency.P99:0.0} ms p99.9 {latency.P999:0.0} ms"));
+        var rate = new Measurement("API ingest 10 KB (loadgen, 64 sessions)", "payloads/s", maxRate, 0, "reference (no baseline)", null,
+            string.Create(CultureInfo.InvariantCulture, $"202 p50 {max.Percentile(50):0.0} ms, p99 {max.Percentile(99):0.0} ms, worker running"));
+        return (latency, rate);
+    }
+
+    private static LoadOptions Options(SizeSpec size, int sessions, int perSession, double rate, string prefix) =>
+        new(new Uri("http://unused/"), Stack.Key, sessions, perSession, size, rate, false, TimeSpan.FromMinutes(1), 3, prefix, 8, true);
+
+    private static async Task WaitForAsync(string database, long count, CancellationToken cancellationToken)
+    {
+        await using var source = NpgsqlDataSource.Create(database);
+        var until = DateTime.UtcNow.AddMinutes(2);
+        while ((long)(await source.CreateCommand("SELECT count(*) FROM ingest.payloads").ExecuteScalarAsync(cancellationToken))! < count
+               && DateTime.UtcNow < until)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Ingest.Benchmarks;
+
+/// <summary>
+/// The benchmark harness: every scenario beside its baseline, measured in the same run on the same
+/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency]</c>.
+/// </summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        if (!BenchOptions.TryParse(args, out var options, out var error))
+        {
+            await Console.Error.WriteLineAsync($"ingest-bench: {error}");
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        var ct = cancel.Token;
+        var log = Console.Out;
+        await using var stack = await Stack.StartAsync();
+        var machine = string.Create(CultureInfo.InvariantCulture,
+            $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, broker: {stack.BrokerDescription}");
+        await log.WriteLineAsync($"ingest-bench: {(options!.Smoke ? "smoke" : "full")} run on {machine}");
+
+        var measurements = new List<Measurement>();
+        var latencies = new List<LatencyMeasurement>();
+        if (options.Runs("api"))
+        {
+            measurements.AddRange(await ApiScenario.RunAsync(stack, options, log, ct));
+        }
+
+        if (options.Runs("producer"))
+        {
+            measurements.AddRange(await ProducerScenario.RunAsync(stack, options, log, ct));
+        }
+
+        if (options.Runs("worker"))
+        {
+            measurements.AddRange(await WorkerScenario.RunAsync(stack, options, log, ct));
+        }
+
+        if (options.Runs("latency"))
+        {
+            var (latency, rate) = await LatencyScenario.RunAsync(stack, options, log, ct);
+            latencies.Add(latency);
+            measurements.Add(rate);
+        }
+
+        var command = "bash tests/bench.sh " + string.Join(' ', args);
+        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, ct);
+        await log.WriteLineAsync($"ingest-bench: report in {Path.GetFullPath(options.OutputDirectory)}");
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Ingest.Benchmarks;
+
+/// <summary>Writes <c>report.json</c>, <c>report.md</c>, <c>throughput.svg</c> and <c>latency.svg</c>.</summary>
+public static class ReportWriter
+{
+    public static async Task WriteAsync(
+        string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
+        IReadOnlyList<LatencyMeasurement> latencies, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var json = JsonSerializer.Serialize(new
+        {
+            generatedAt = DateTimeOffset.UtcNow,
+            machine,
+            command,
+            measurements = measurements.Select(m => new { m.Scenario, m.Unit, m.Value, m.Baseline, m.BaselineName, m.Ratio, m.Target, m.MeetsTarget, m.Detail }),
+            latencies,
+        }, new JsonSerializerOptions { WriteIndented = true });
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "latency.svg"), LatencyChart(latencies), cancellationToken);
+    }
+
+    private static string Markdown(string machine, string command, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyMeasurement> latencies)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# Ingest benchmark report").AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"- generated: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- machine: {machine}");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`").AppendLine();
+        md.AppendLine("| scenario | value | baseline | ratio | target | detail |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var m in measurements)
+        {
+            var baseline = m.Baseline > 0 ? string.Create(CultureInfo.InvariantCulture, $"{m.Baseline:0.0} ({m.BaselineName})") : m.BaselineName;
+            var ratio = m.Baseline > 0 ? string.Create(CultureInfo.InvariantCulture, $"{m.Ratio:0.00}") : "—";
+            var target = m.Target is { } t ? string.Create(CultureInfo.InvariantCulture, $"≥ {t:0.00} {(m.MeetsTarget == true ? "met" : "missed")}") : "—";
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {m.Scenario} | {m.Value:0.0} {m.Unit} | {baseline} | {ratio} | {target} | {m.Detail} |");
+        }
+
+        md.AppendLine().AppendLine("| latency | p50 ms | p99 ms | p99.9 ms | samples | detail |").AppendLine("|---|---|---|---|---|---|");
+        foreach (var l in latencies)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {l.Scenario} | {l.P50:0.0} | {l.P99:0.0} | {l.P999:0.0} | {l.Samples} | {l.Detail} |");
+        }
+
+        md.AppendLine().AppendLine("![throughput vs baseline](throughput.svg)").AppendLine().AppendLine("![latency](latency.svg)");
+        return md.ToString();
+    }
+
+    /// <summary>One bar per scenario: its value as a fraction of its same-run baseline, with the target marked.</summary>
+    private static string RatioChart(IReadOnlyList<Measurement> measurements)
+    {
+        const int Row = 34, Left = 230, Width = 400;
+        var height = 40 + (Row * Math.Max(1, measurements.Count));
+        var svg = Header(Left + Width + 80, height, "Throughput as a fraction of the same-run baseline");
+        for (var i = 0; i < measurements.Count; i++)
+        {
+            var m = measurements[i];
+            var y = 30 + (i * Row);
+            var bar = Math.Min(1.5, m.Ratio) / 1.5 * Width;
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='4' y='{y + 16}' font-size='12'>{WebUtility.HtmlEncode(m.Scenario)}</text>");
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<rect x='{Left}' y='{y + 4}' width='{bar:0.0}' height='18' fill='{(m.MeetsTarget == false ? "#d9534f" : "#4a90d9")}'/>");
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='{Left + bar + 4:0.0}' y='{y + 17}' font-size='11'>{m.Ratio:0.00}</text>");
+            if (m.Target is { } t)
+            {
+                var x = Left + (t / 1.5 * Width);
+                svg.AppendLine(CultureInfo.InvariantCulture, $"<line x1='{x:0.0}' x2='{x:0.0}' y1='{y}' y2='{y + 26}' stroke='black' stroke-dasharray='3,2'/>");
+            }
+        }
+
+        var one = Left + (Width / 1.5);
+        svg.AppendLine(CultureInfo.InvariantCulture, $"<line x1='{one:0.0}' x2='{one:0.0}' y1='24' y2='{height - 6}' stroke='#999'/><text x='{one - 8:0.0}' y='20' font-size='10'>1.0</text>");
+        return svg.AppendLine("</svg>").ToString();
+    }
+
+    private static string LatencyChart(IReadOnlyList<LatencyMeasurement> latencies)
+    {
+        const int Left = 60, Width = 420, Height = 200;
+        var svg = Header(Left + Width + 40, Height + 60, "End-to-end latency percentiles (ms)");
+        var max = Math.Max(1, latencies.SelectMany(l => new[] { l.P50, l.P99, l.P999 }).DefaultIfEmpty(1).Max());
+        var bars = latencies.SelectMany(l => new[] { ($"p50", l.P50), ("p99", l.P99), ("p99.9", l.P999) }).ToList();
+        var step = Width / Math.Max(1, bars.Count);
+        for (var i = 0; i < bars.Count; i++)
+        {
+            var (label, value) = bars[i];
+            var h = value / max * Height;
+            var x = Left + (i * step) + 10;
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<rect x='{x}' y='{30 + Height - h:0.0}' width='{step - 20}' height='{h:0.0}' fill='#5cb85c'/>");
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='{x}' y='{Height + 46}' font-size='11'>{label}: {value:0.0}</text>");
+        }
+
+        return svg.AppendLine("</svg>").ToString();
+    }
+
+    private static StringBuilder Header(int width, int height, string title) =>
+        new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif'>")
+            .AppendLine(CultureInfo.InvariantCulture, $"<rect width='100%' height='100%' fill='white'/><text x='4' y='14' font-size='13' font-weight='bold'>{WebUtility.HtmlEncode(title)}</text>");
+}

@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using Ingest.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
+
+namespace Ingest.Benchmarks;
+
+/// <summary>The broker and Postgres the harness measures against, and the API/worker started on them.</summary>
+public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsyncDisposable
+{
+    public const string Key = "bench-key";
+
+    public KafkaFixture Kafka => kafka;
+
+    public static async Task<Stack> StartAsync()
+    {
+        // Kafka__BootstrapServers picks a real broker, as for the API and worker; else the embedded one.
+        if (Environment.GetEnvironmentVariable("Kafka__BootstrapServers") is { Length: > 0 } servers)
+        {
+            Environment.SetEnvironmentVariable("INGEST_TEST_KAFKA", servers);
+        }
+
+        var kafka = new KafkaFixture();
+        await kafka.InitializeAsync();
+        var postgres = new PostgresFixture();
+        await postgres.InitializeAsync();
+        return new Stack(kafka, postgres);
+    }
+
+    public string BrokerDescription => kafka.IsMock ? "embedded (librdkafka mock cluster, 3 brokers, RF 3)" : kafka.BootstrapServers;
+
+    public Task<string> TopicAsync(string prefix, CancellationToken cancellationToken) => kafka.CreateTopicAsync(prefix, 12, cancellationToken);
+
+    public async Task<string> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        var database = await postgres.CreateDatabaseAsync(cancellationToken);
+        await using var source = NpgsqlDataSource.Create(database);
+        await Ingest.Worker.Storage.SchemaMigrator.ApplyAsync(
+            source, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+        return database;
+    }
+
+    public async Task<WebApplication> StartApiAsync(string topic, string database, CancellationToken cancellationToken)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
+        var app = Ingest.Api.Program.Build(
+        [
+            .. Common(topic, database), $"--Ingest:Projects:bench:Keys:0:Sha256={hash}", "--Ingest:Projects:bench:Keys:0:Scopes=ingest,read",
+        ]);
+        await app.StartAsync(cancellationToken);
+        return app;
+    }
+
+    public async Task<WebApplication> StartWorkerAsync(string topic, string database, CancellationToken cancellationToken)
+    {
+        var app = Ingest.Worker.Program.Build([.. Common(topic, database), $"--Worker:GroupId=bench-{Guid.NewGuid():N}"]);
+        await app.StartAsync(cancellationToken);
+        return app;
+    }
+
+    public static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    public async ValueTask DisposeAsync()
+    {
+        await postgres.DisposeAsync();
+        await kafka.DisposeAsync();
+    }
+
+    private IEnumerable<string> Common(string topic, string database)
+    {
+        yield return "--urls=http://127.0.0.1:0";
+        yield return "--Logging:LogLevel:Default=Warning";
+        yield return $"--Kafka:BootstrapServers={kafka.BootstrapServers}";
+        foreach (var (key, value) in kafka.ClientSettings)
+        {
+            yield return $"--Kafka:{key}={value}";
+        }
+
+        yield return $"--ConnectionStrings:Ingest={database}";
+        yield return $"--Ingest:Topic={topic}";
+    }
+}
