@@ -22,7 +22,8 @@ internal sealed class BatchProcessor(
     TimeProvider timeProvider,
     ILogger<BatchProcessor> logger)
 {
-    public async Task ProcessAsync(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, CancellationToken cancellationToken)
+    /// <summary>Processes <paramref name="batch"/>; <paramref name="onStall"/> is called while the database keeps it waiting.</summary>
+    public async Task ProcessAsync(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, Action onStall, CancellationToken cancellationToken)
     {
         var started = timeProvider.GetTimestamp();
         var topic = batch[0].Topic;
@@ -47,11 +48,11 @@ internal sealed class BatchProcessor(
         {
             try
             {
-                Record(batch, payloads, spans, poison, await store.StoreAsync(payloads, AbandonBefore(payloads), cancellationToken));
+                Record(batch, payloads, spans, poison, await store.StoreAsync(payloads, AbandonBefore(payloads), onStall, cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {
-                await IsolateAsync(topic, batch, payloads, spans, poison, ex, cancellationToken);
+                await IsolateAsync(topic, batch, payloads, spans, poison, ex, onStall, cancellationToken);
             }
         }
 
@@ -72,6 +73,7 @@ internal sealed class BatchProcessor(
         List<Activity?> spans,
         List<Poisoned> poison,
         Exception batchError,
+        Action onStall,
         CancellationToken cancellationToken)
     {
         if (payloads.Count == 1)
@@ -86,7 +88,7 @@ internal sealed class BatchProcessor(
         {
             try
             {
-                Record(batch, [payloads[i]], [spans[i]], poison, await store.StoreAsync([payloads[i]], AbandonBefore(payloads), cancellationToken));
+                Record(batch, [payloads[i]], [spans[i]], poison, await store.StoreAsync([payloads[i]], AbandonBefore(payloads), onStall, cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {

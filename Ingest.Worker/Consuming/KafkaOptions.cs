@@ -78,6 +78,8 @@ public sealed class KafkaOptions
         SetIfAbsent(config, "client.id", "ingest-worker");
         // A new group must start from the beginning: 'latest' would silently skip accepted payloads.
         SetIfAbsent(config, "auto.offset.reset", "earliest");
+        // librdkafka's prefetch (64 MiB by default) comes on top of the lanes' byte budget: keep it modest.
+        SetIfAbsent(config, "queued.max.messages.kbytes", "16384");
         if (!UsesConsumerGroupProtocol)
         {
             // Classic protocol only: with group.protocol=consumer (KIP-848) the broker owns assignment

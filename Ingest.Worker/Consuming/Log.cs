@@ -74,4 +74,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2124, Level = LogLevel.Warning,
         Message = "Discarded upload {PayloadId} on {Topic}/{Partition}: no chunk for {After} of log time and no last chunk (the API never accepted it)")]
     public static partial void UploadAbandoned(ILogger logger, Guid payloadId, string topic, int partition, TimeSpan after);
+
+    [LoggerMessage(EventId = 2125, Level = LogLevel.Warning, Message = "Paused {Topic}/{Partition}: the database is unavailable; nothing new is fetched or committed until it is back")]
+    public static partial void PausedForDatabase(ILogger logger, string topic, int partition);
 }

@@ -137,23 +137,39 @@ internal sealed partial class PayloadConsumer
         }
     }
 
-    /// <summary>Resumes partitions whose lanes have room again; true while any stays paused.</summary>
+    /// <summary>
+    /// Pauses partitions whose lanes wait for the database, resumes those with room again and a database
+    /// that answers; true while any is paused only for room (it frees up at database speed: poll soon).
+    /// </summary>
     private bool ReleaseHeld(IConsumer<byte[]?, byte[]?> consumer)
     {
-        var paused = false;
+        var waitingForRoom = false;
+        var pausedCount = 0;
         foreach (var lane in _lanes.Values)
         {
-            if (lane.Paused && lane.TryReleaseHeld())
+            if (lane.Stalled)
+            {
+                if (!lane.Paused)
+                {
+                    // Commit nothing new, fetch nothing new: what is queued waits for the database.
+                    consumer.Pause([lane.Partition]);
+                    lane.Paused = true;
+                    Log.PausedForDatabase(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
+                }
+            }
+            else if (lane.Paused && lane.TryReleaseHeld())
             {
                 consumer.Resume([lane.Partition]);
                 lane.Paused = false;
                 Log.Resumed(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
             }
 
-            paused |= lane.Paused;
+            waitingForRoom |= lane.Paused && !lane.Stalled;
+            pausedCount += lane.Paused ? 1 : 0;
         }
 
-        return paused;
+        _telemetry.SetPausedPartitions(_kafka.Topic, pausedCount);
+        return waitingForRoom;
     }
 
     private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)

@@ -27,6 +27,14 @@ public sealed class WorkerOptions
     /// </summary>
     public int LaneCapacity { get; set; } = 500;
 
+    /// <summary>
+    /// Message bytes queued per partition before the partition is paused (<c>Worker:LaneCapacityBytes</c>);
+    /// one message larger than this still goes alone. Default 16 MiB: with librdkafka's own prefetch
+    /// (<c>queued.max.messages.kbytes</c>, 16 MiB by default here) it bounds the worker's memory per
+    /// partition however long the database is away.
+    /// </summary>
+    public int LaneCapacityBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>How often finished offsets are committed (<c>Worker:CommitInterval</c>). Default 1 s.</summary>
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -32,6 +32,9 @@ public sealed class PayloadStore
         JOIN ingest.payloads p ON p.project = k.project AND p.session_id = k.session_id AND p.seq = k.seq
         """;
 
+    /// <summary>Called (on each retry) while a transient or persistent error keeps the batch from the database.</summary>
+    private static readonly ResiliencePropertyKey<Action> OnStall = new("ingest.on-stall");
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PayloadStore> _logger;
     private readonly ResiliencePipeline _retry;
@@ -53,6 +56,11 @@ public sealed class PayloadStore
                 MaxDelay = TimeSpan.FromSeconds(5),
                 OnRetry = args =>
                 {
+                    if (args.Context.Properties.TryGetValue(OnStall, out var onStall))
+                    {
+                        onStall();
+                    }
+
                     var ex = args.Outcome.Exception!;
                     if (PostgresErrors.Classify(ex) == StoreErrorKind.Transient)
                     {
@@ -76,8 +84,27 @@ public sealed class PayloadStore
     /// (log time) discarded.
     /// </summary>
     /// <exception cref="PostgresException">A data error (class 22/23): some payload of the batch is refused.</exception>
-    public async Task<StoredBatch> StoreAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken) =>
-        await _retry.ExecuteAsync(async token => await WriteAsync(payloads, abandonBefore, token), cancellationToken);
+    public async Task<StoredBatch> StoreAsync(
+        IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            if (onStall is not null)
+            {
+                context.Properties.Set(OnStall, onStall);
+            }
+
+            return await _retry.ExecuteAsync(
+                async (ctx, state) => await state.Store.WriteAsync(state.Payloads, state.AbandonBefore, ctx.CancellationToken),
+                context,
+                (Store: this, Payloads: payloads, AbandonBefore: abandonBefore));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
 
     private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
     {

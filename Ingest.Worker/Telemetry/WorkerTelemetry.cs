@@ -26,6 +26,7 @@ public sealed class WorkerTelemetry
     public static readonly ActivitySource ActivitySource = new(Name);
 
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
+    private readonly ConcurrentDictionary<string, int> _paused = new();
     private readonly Meter _meter = new(Name);
     private readonly Counter<long> _stored;
     private readonly Counter<long> _storedBytes;
@@ -58,6 +59,10 @@ public sealed class WorkerTelemetry
             "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
         _endToEnd = meter.CreateHistogram<double>(
             "ingest.worker.end_to_end.latency", "s", "Stored minus received-by-API time of each new row.");
+        meter.CreateObservableGauge(
+            "ingest.worker.partitions.paused",
+            () => _paused.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("messaging.destination.name", p.Key))),
+            "{partition}", "Assigned partitions paused (lane full or database unavailable).");
         meter.CreateObservableGauge(
             "ingest.worker.consumer.lag", ObserveLag, "{message}", "High watermark minus consumer position, per assigned partition.");
     }
@@ -110,6 +115,9 @@ public sealed class WorkerTelemetry
 
     /// <summary>Records an upload discarded without its last chunk.</summary>
     public void Abandoned(string topic) => _abandoned.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+
+    /// <summary>Sets how many of the topic's assigned partitions are paused.</summary>
+    public void SetPausedPartitions(string topic, int count) => _paused[topic] = count;
 
     /// <summary>Sets the lag of an assigned partition.</summary>
     public void SetLag(string topic, int partition, long lag) => _lag[(topic, partition)] = lag;

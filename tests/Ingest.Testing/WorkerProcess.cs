@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Ingest.Testing;
+
+/// <summary>
+/// A worker as a child process (<c>dotnet Ingest.Worker/bin/{config}/net10.0/Ingest.Worker.dll</c>), so a
+/// test can SIGKILL it mid-batch or SIGTERM it (graceful stop) and read its memory from <c>/proc</c>.
+/// </summary>
+public sealed partial class WorkerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private WorkerProcess(Process process, Uri address)
+    {
+        _process = process;
+        Address = address;
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public Uri Address { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The process's last lines of output (stdout and stderr), for failure messages.</summary>
+    public string Output => string.Join('\n', _output);
+
+    /// <summary>Starts a worker with <paramref name="args"/> and waits until its /healthz answers.</summary>
+    public static async Task<WorkerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        var address = new Uri($"http://127.0.0.1:{port}");
+        var info = new ProcessStartInfo("dotnet", [WorkerDll(), $"--urls={address}", .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start dotnet Ingest.Worker.dll.");
+        var worker = new WorkerProcess(process, address);
+        using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"Worker exited with {process.ExitCode} at start-up:\n{worker.Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative), cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return worker;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Not answering yet.
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                await worker.DisposeAsync();
+                throw new TimeoutException($"Worker did not answer /healthz within 60 s:\n{worker.Output}");
+            }
+
+            await Task.Delay(50, cancellationToken); // polling a condition with a deadline
+        }
+    }
+
+    /// <summary>SIGKILL: no drain, no commit, no LeaveGroup.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM (what an orchestrator sends): the worker drains, commits and leaves; waits for the exit.</summary>
+    public async Task<int> TerminateAsync(TimeSpan deadline)
+    {
+        if (!_process.HasExited && Kill(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill(SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        using var timeout = new CancellationTokenSource(deadline);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>Peak resident set size so far (VmHWM), in bytes; 0 once the process has exited.</summary>
+    public long PeakRssBytes() => ReadStatusKiB("VmHWM:") * 1024;
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    /// <summary>The worker assembly built beside the test's configuration (Debug/Release).</summary>
+    public static string WorkerDll()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/{config}/net10.0
+        var path = Path.Combine(PostgresFixture.RepositoryRoot(), "Ingest.Worker", "bin", configuration, "net10.0", "Ingest.Worker.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build the worker first: {path} is missing.", path);
+    }
+
+    private long ReadStatusKiB(string field)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > 200)
+        {
+            _output.TryDequeue(out _);
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
