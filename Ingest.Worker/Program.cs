@@ -1,5 +1,6 @@
 using Ingest.Worker.Consuming;
 using Ingest.Worker.Health;
+using Ingest.Worker.Redrive;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
 
@@ -8,7 +9,16 @@ namespace Ingest.Worker;
 /// <summary>Entry point of the worker process: Kafka → Postgres, with /healthz and /metrics.</summary>
 public static class Program
 {
-    public static void Main(string[] args) => Build(args).Run();
+    public static int Main(string[] args)
+    {
+        if (RedriveCommand.TryRun(args) is { } exitCode)
+        {
+            return exitCode; // an ops command, not the worker
+        }
+
+        Build(args).Run();
+        return 0;
+    }
 
     /// <summary>Builds the worker host; tests start several of these in one process.</summary>
     public static WebApplication Build(string[] args)

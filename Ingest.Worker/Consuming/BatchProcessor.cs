@@ -46,55 +46,94 @@ internal sealed class BatchProcessor(
 
         if (payloads.Count > 0)
         {
+            var failedAt = timeProvider.GetUtcNow();
             try
             {
                 Record(batch, payloads, spans, poison, await store.StoreAsync(payloads, AbandonBefore(payloads), onStall, cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {
-                await IsolateAsync(topic, batch, payloads, spans, poison, ex, onStall, cancellationToken);
+                Log.IsolatingDataError(logger, topic, batch[0].Partition.Value, payloads.Count, ex.Message);
+                await BisectAsync(batch, payloads, spans, 0, payloads.Count, poison, onStall, ex, failedAt, cancellationToken);
             }
         }
 
-        foreach (var (message, span, reason, error, chunkOffsets) in poison.OrderBy(p => p.Message.Offset.Value))
+        foreach (var p in poison.OrderBy(p => p.Message.Offset.Value))
         {
-            await deadLetters.SendAsync(message, error, chunkOffsets, cancellationToken);
-            telemetry.DeadLettered(topic, reason);
-            ProcessSpans.Stop(span, "dead_lettered", error);
+            await deadLetters.SendAsync(
+                p.Message, new DeadLetterReason(p.Error, p.Attempts, p.FirstFailedAt ?? timeProvider.GetUtcNow(), timeProvider.GetUtcNow(), p.ChunkOffsets),
+                cancellationToken);
+            telemetry.DeadLettered(topic, p.Reason);
+            ProcessSpans.Stop(p.Span, "dead_lettered", p.Error);
         }
 
         telemetry.BatchCompleted(topic, batch.Count, timeProvider.GetElapsedTime(started));
     }
 
-    private async Task IsolateAsync(
-        string topic,
+    /// <summary>
+    /// One payload refused by the database spoiled the transaction: store each half in its own (in offset
+    /// order, so positions stay in applied order) and split the failing half again, until the culprit is
+    /// alone; it is tried <see cref="WorkerOptions.PoisonAttempts"/> times in all, then dead-lettered.
+    /// </summary>
+    private async Task BisectAsync(
         IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch,
         List<IncomingPayload> payloads,
         List<Activity?> spans,
+        int from,
+        int count,
         List<Poisoned> poison,
-        Exception batchError,
         Action onStall,
+        Exception error,
+        DateTimeOffset firstFailedAt,
         CancellationToken cancellationToken)
     {
-        if (payloads.Count == 1)
+        if (count == 1)
         {
-            poison.Add(new(MessageOf(batch, payloads[0]), spans[0], "data", batchError.Message));
+            await RetryAloneAsync(batch, payloads[from], spans[from], poison, onStall, error, firstFailedAt, cancellationToken);
             return;
         }
 
-        // One payload spoiled the whole transaction: store them one by one to find it.
-        Log.IsolatingDataError(logger, topic, batch[0].Partition.Value, payloads.Count, batchError.Message);
-        for (var i = 0; i < payloads.Count; i++)
+        var half = count / 2;
+        foreach (var (start, length) in new[] { (from, half), (from + half, count - half) })
         {
+            var part = payloads.GetRange(start, length);
+            var failedAt = timeProvider.GetUtcNow();
             try
             {
-                Record(batch, [payloads[i]], [spans[i]], poison, await store.StoreAsync([payloads[i]], AbandonBefore(payloads), onStall, cancellationToken));
+                Record(batch, part, spans.GetRange(start, length), poison, await store.StoreAsync(part, AbandonBefore(part), onStall, cancellationToken));
             }
             catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
             {
-                poison.Add(new(MessageOf(batch, payloads[i]), spans[i], "data", ex.Message));
+                await BisectAsync(batch, payloads, spans, start, length, poison, onStall, ex, failedAt, cancellationToken);
             }
         }
+    }
+
+    private async Task RetryAloneAsync(
+        IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch,
+        IncomingPayload payload,
+        Activity? span,
+        List<Poisoned> poison,
+        Action onStall,
+        Exception error,
+        DateTimeOffset firstFailedAt,
+        CancellationToken cancellationToken)
+    {
+        // The failure that isolated it counts as the first attempt.
+        for (var attempt = 2; attempt <= options.Value.PoisonAttempts; attempt++)
+        {
+            try
+            {
+                Record(batch, [payload], [span], poison, await store.StoreAsync([payload], AbandonBefore([payload]), onStall, cancellationToken));
+                return;
+            }
+            catch (Exception ex) when (PostgresErrors.Classify(ex) == StoreErrorKind.Data && !cancellationToken.IsCancellationRequested)
+            {
+                error = ex;
+            }
+        }
+
+        poison.Add(new(MessageOf(batch, payload), span, "data", error.Message, null, options.Value.PoisonAttempts, firstFailedAt));
     }
 
     private static ConsumeResult<byte[]?, byte[]?> MessageOf(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, IncomingPayload payload) =>
@@ -159,5 +198,11 @@ internal sealed class BatchProcessor(
     }
 
     private sealed record Poisoned(
-        ConsumeResult<byte[]?, byte[]?> Message, Activity? Span, string Reason, string Error, string? ChunkOffsets = null);
+        ConsumeResult<byte[]?, byte[]?> Message,
+        Activity? Span,
+        string Reason,
+        string Error,
+        string? ChunkOffsets = null,
+        int Attempts = 1,
+        DateTimeOffset? FirstFailedAt = null);
 }

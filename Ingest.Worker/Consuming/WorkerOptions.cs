@@ -57,4 +57,11 @@ public sealed class WorkerOptions
     /// worker that was paused or is catching up never discards an accepted payload.
     /// </summary>
     public TimeSpan AbandonedUploadAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How many times a payload the database refuses (SQLSTATE class 22/23) is tried, alone, before it is
+    /// dead-lettered (<c>Worker:PoisonAttempts</c>). Default 3. Data errors rarely heal, so the attempts are
+    /// immediate; a database that is away is a transient error and is retried without bound instead.
+    /// </summary>
+    public int PoisonAttempts { get; set; } = 3;
 }

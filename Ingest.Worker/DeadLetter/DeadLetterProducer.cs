@@ -21,7 +21,6 @@ public sealed class DeadLetterProducer : IDisposable
 
     private readonly ProducerConfig _config;
     private readonly KafkaClientLog _clientLog;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger<DeadLetterProducer> _logger;
     private readonly ResiliencePipeline _retry;
     private readonly Lock _gate = new();
@@ -33,7 +32,6 @@ public sealed class DeadLetterProducer : IDisposable
     {
         _config = kafka.Value.BuildProducerConfig();
         _clientLog = clientLog;
-        _timeProvider = timeProvider;
         _logger = logger;
         _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
             .AddRetry(new RetryStrategyOptions
@@ -55,7 +53,7 @@ public sealed class DeadLetterProducer : IDisposable
     }
 
     /// <summary>Sends <paramref name="message"/> with the reason it failed and waits for the broker's ack.</summary>
-    public async Task SendAsync(ConsumeResult<byte[]?, byte[]?> message, string error, string? chunkOffsets, CancellationToken cancellationToken)
+    public async Task SendAsync(ConsumeResult<byte[]?, byte[]?> message, DeadLetterReason reason, CancellationToken cancellationToken)
     {
         var headers = new Headers();
         foreach (var header in message.Message.Headers ?? [])
@@ -63,15 +61,17 @@ public sealed class DeadLetterProducer : IDisposable
             headers.Add(header.Key, header.GetValueBytes());
         }
 
+        var error = reason.Error;
         Add(headers, DeadLetterHeaders.Error, error.Length > MaxErrorLength ? error[..MaxErrorLength] : error);
         Add(headers, DeadLetterHeaders.Topic, message.Topic);
         Add(headers, DeadLetterHeaders.Partition, message.Partition.Value.ToString(CultureInfo.InvariantCulture));
         Add(headers, DeadLetterHeaders.Offset, message.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.FailedAt,
-            _timeProvider.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        if (chunkOffsets is not null)
+        Add(headers, DeadLetterHeaders.Attempts, reason.Attempts.ToString(CultureInfo.InvariantCulture));
+        Add(headers, DeadLetterHeaders.FirstFailedAt, reason.FirstFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        Add(headers, DeadLetterHeaders.FailedAt, reason.LastFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (reason.ChunkOffsets is not null)
         {
-            Add(headers, DeadLetterHeaders.ChunkOffsets, chunkOffsets);
+            Add(headers, DeadLetterHeaders.ChunkOffsets, reason.ChunkOffsets);
         }
 
         var letter = new Message<byte[]?, byte[]?> { Key = message.Message.Key, Value = message.Message.Value, Headers = headers };

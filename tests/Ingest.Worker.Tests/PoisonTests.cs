@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Ingest.Testing;
+using Ingest.Worker.DeadLetter;
+using Npgsql;
+
+namespace Ingest.Worker.Tests;
+
+/// <summary>One payload the database refuses, in the middle of a busy partition: it alone goes to the DLQ, and comes back by redrive.</summary>
+public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task A_poison_payload_is_bisected_out_dead_lettered_with_its_metadata_and_redriven_once_fixed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct, "--Worker:PoisonAttempts=2");
+        await ProduceAsync(scenario, "s", 0, ct);
+        await scenario.Database.WaitForCountAsync(1, ct);
+        // The "bug": a constraint that refuses one payload (SQLSTATE 23514, a data error).
+        await ExecuteAsync(scenario.ConnectionString,
+            "ALTER TABLE ingest.payloads ADD CONSTRAINT no_seq_150 CHECK (NOT (session_id = 's' AND seq = 150))", ct);
+
+        var deliveries = new List<Task<DeliveryResult<byte[], byte[]>>>();
+        for (var seq = 1; seq < 300; seq++)
+        {
+            deliveries.Add(ProduceAsync(scenario, "s", seq, ct));
+            deliveries.Add(ProduceAsync(scenario, "other", seq, ct));
+        }
+
+        var poisonOffset = (await deliveries[(150 - 1) * 2]).Offset.Value;
+        await scenario.Database.WaitForCountAsync(299 + 299, ct);
+
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Contains("no_seq_150", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(scenario.Topic, Header(letter, DeadLetterHeaders.Topic));
+        Assert.Equal("0", Header(letter, DeadLetterHeaders.Partition));
+        Assert.Equal(poisonOffset.ToString(CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal("2", Header(letter, DeadLetterHeaders.Attempts));
+        Assert.True(long.Parse(Header(letter, DeadLetterHeaders.FirstFailedAt), CultureInfo.InvariantCulture)
+            <= long.Parse(Header(letter, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture));
+        var rows = await scenario.Database.AllAsync(ct);
+        Assert.Equal(Enumerable.Range(0, 300).Where(i => i != 150).Select(i => (long)i), rows.Where(r => r.SessionId == "s").Select(r => r.Seq));
+        Assert.Equal(Enumerable.Range(1, 299).Select(i => (long)i), rows.Where(r => r.SessionId == "other").Select(r => r.Seq));
+
+        // Fixed: the redriven payload is stored, after everything that was stored before it.
+        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_seq_150", ct);
+        var (exitCode, output) = await RedriveAsync(scenario.DeadLetterTopic, kafka.BootstrapServers, ct);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("Redrove 1 message", output, StringComparison.Ordinal);
+        await scenario.Database.WaitForCountAsync(599, ct);
+        var redriven = Assert.Single(await scenario.Database.AllAsync(ct), r => r.SessionId == "s" && r.Seq == 150);
+        Assert.True(redriven.Position > rows.Max(r => r.Position));
+        Assert.Equal(Encoding.UTF8.GetBytes("s 150"), Ingest.Contracts.Codec.PayloadCodec.Decode(redriven.Body));
+    }
+
+    [Fact]
+    public async Task Redrive_without_its_required_option_or_without_a_reachable_broker_exits_non_zero_with_one_line()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (missingOption, output) = await RunWorkerDllAsync(["redrive"], ct);
+        Assert.NotEqual(0, missingOption);
+        Assert.Contains("--from-dlq", output, StringComparison.Ordinal);
+
+        // Port 1 on loopback: nothing listens.
+        var (noBroker, error) = await RedriveAsync("ingest.payloads.dlq", "127.0.0.1:1", ct);
+        Assert.Equal(2, noBroker);
+        Assert.StartsWith("redrive: ", error.Trim(), StringComparison.Ordinal);
+    }
+
+    private static Task<(int ExitCode, string Output)> RedriveAsync(string dlq, string bootstrap, CancellationToken ct) =>
+        RunWorkerDllAsync(["redrive", "--from-dlq", dlq, "--bootstrap", bootstrap], ct);
+
+    private static async Task<(int ExitCode, string Output)> RunWorkerDllAsync(string[] args, CancellationToken ct)
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [WorkerProcess.WorkerDll(), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static Task<DeliveryResult<byte[], byte[]>> ProduceAsync(WorkerScenario scenario, string session, int seq, CancellationToken ct)
+    {
+        var bytes = Encoding.UTF8.GetBytes($"{session} {seq}");
+        return scenario.ProduceAsync(WorkerScenario.EnvelopeFor(session, seq, bytes), bytes, ct);
+    }
+
+    private static string Header(ConsumeResult<byte[], byte[]> letter, string name) =>
+        letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+
+    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
