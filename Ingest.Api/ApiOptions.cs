@@ -1,3 +1,4 @@
+using Ingest.Contracts.Chunking;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api;
@@ -16,8 +17,38 @@ public sealed class ApiOptions
     /// </summary>
     public TimeSpan DeliveryTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Seconds sent in <c>Retry-After</c> with a 503. Default 5.</summary>
+    /// <summary>Seconds sent in <c>Retry-After</c> with a 429 or 503. Default 5.</summary>
     public int RetryAfterSeconds { get; set; } = 5;
+
+    /// <summary>
+    /// Decoded bytes per Kafka message of a payload. Default <see cref="PayloadChunking.DefaultChunkBytes"/> (256 KiB):
+    /// large enough that LZ4 and per-message overhead stay small, well below Kafka's 1 MB message limit.
+    /// </summary>
+    public int ChunkBytes { get; set; } = PayloadChunking.DefaultChunkBytes;
+
+    /// <summary>
+    /// Chunks of one upload produced and not yet acknowledged at a time. Default 4: enough to keep a
+    /// replicated round trip off the critical path, few enough that an upload holds about 6 chunks
+    /// (these, the one being encoded and the one being read), 1.5 MiB at the default chunk size.
+    /// </summary>
+    public int ChunksInFlight { get; set; } = 4;
+
+    /// <summary>
+    /// Decoded bytes read from clients and not yet acknowledged by Kafka, across all requests; a new request
+    /// arriving when it is spent gets 429. Default 256 MiB: on the 2-core, 23 GiB machines this runs on
+    /// (MEASURED.md) it is ~170 uploads' worth of chunk pipelines and about a second of what LZ4 can encode,
+    /// so it only binds when Kafka stops acknowledging. librdkafka's queue (<c>queue.buffering.max.kbytes</c>) is sized to it.
+    /// </summary>
+    public long InFlightBudgetBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>How long an upload already in progress waits for budget before it is answered 503. Default 30 s.</summary>
+    public TimeSpan BudgetWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a stopping API lets in-flight uploads finish before it aborts them and flushes the producer.
+    /// Default 30 s, inside compose's 45 s <c>stop_grace_period</c> with room for the flush.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>Start-up validation of <see cref="ApiOptions"/>; each message names the key.</summary>
@@ -43,6 +74,35 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (options.RetryAfterSeconds is < 1 or > 3600)
         {
             failures.Add($"{ApiOptions.Section}:RetryAfterSeconds must be between 1 and 3600; got {options.RetryAfterSeconds}.");
+        }
+
+        if (options.ChunkBytes is < 1 or > PayloadChunking.MaxChunkBytes)
+        {
+            failures.Add($"{ApiOptions.Section}:ChunkBytes must be between 1 and {PayloadChunking.MaxChunkBytes}; got {options.ChunkBytes}.");
+        }
+
+        if (options.ChunksInFlight is < 1 or > 64)
+        {
+            failures.Add($"{ApiOptions.Section}:ChunksInFlight must be between 1 and 64; got {options.ChunksInFlight}.");
+        }
+
+        // An upload holds up to ChunksInFlight + 2 chunks; the budget must let at least one through.
+        var minimumBudget = (long)Math.Max(options.ChunkBytes, 1) * (Math.Max(options.ChunksInFlight, 1) + 2);
+        if (options.InFlightBudgetBytes < minimumBudget || options.InFlightBudgetBytes > MaxPayloadBytesCeiling)
+        {
+            failures.Add(
+                $"{ApiOptions.Section}:InFlightBudgetBytes must be between {minimumBudget} (ChunkBytes × (ChunksInFlight + 2)) " +
+                $"and {MaxPayloadBytesCeiling}; got {options.InFlightBudgetBytes}.");
+        }
+
+        if (options.BudgetWaitTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{ApiOptions.Section}:BudgetWaitTimeout must be positive; got {options.BudgetWaitTimeout}.");
+        }
+
+        if (options.ShutdownTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{ApiOptions.Section}:ShutdownTimeout must be positive; got {options.ShutdownTimeout}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

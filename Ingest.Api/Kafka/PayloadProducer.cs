@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Ingest.Contracts.Codec;
 using Ingest.Contracts.Identity;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +15,12 @@ public sealed class PayloadProducer : IDisposable
 {
     /// <summary>librdkafka's default <c>message.max.bytes</c>.</summary>
     public const int DefaultMaxMessageBytes = 1_000_000;
+
+    /// <summary>
+    /// Bytes a chunk's message adds around its value: key (≤ 194), envelope and trace headers (~600) and
+    /// record framing, rounded up generously.
+    /// </summary>
+    public const int ChunkMessageOverhead = 4096;
 
     private readonly ProducerConfig _config;
     private readonly ILogger<PayloadProducer> _logger;
@@ -32,6 +39,14 @@ public sealed class PayloadProducer : IDisposable
         MaxMessageBytes = int.TryParse(_config.Get("message.max.bytes"), NumberStyles.None, CultureInfo.InvariantCulture, out var max)
             ? max
             : DefaultMaxMessageBytes;
+        var largestChunk = PayloadCodec.MaxEncodedLength(api.Value.ChunkBytes) + ChunkMessageOverhead;
+        if (largestChunk > MaxMessageBytes)
+        {
+            throw new InvalidOperationException(
+                $"{ApiOptions.Section}:ChunkBytes ({api.Value.ChunkBytes}) makes messages of up to {largestChunk} bytes, more than " +
+                $"{KafkaSettings.Section}:message.max.bytes ({MaxMessageBytes}); lower the first or raise the second.");
+        }
+
         _producer = Build();
     }
 
@@ -62,6 +77,9 @@ public sealed class PayloadProducer : IDisposable
             // Each request waits for linger + the delivery report (MEASURED.md: 1 KB is latency-bound).
             LingerMs = 5,
             MessageTimeoutMs = (int)api.DeliveryTimeout.TotalMilliseconds,
+            // librdkafka queues up to 1 GiB by default; what it holds is at most what the in-flight budget
+            // lets in (encoded chunks are no larger than decoded ones plus framing), plus 1 MiB of slack.
+            QueueBufferingMaxKbytes = (int)Math.Min(int.MaxValue, (api.InFlightBudgetBytes / 1024) + 1024),
         };
         foreach (var (key, value) in kafka.Client)
         {

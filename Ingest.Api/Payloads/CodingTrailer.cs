@@ -6,22 +6,33 @@ namespace Ingest.Api.Payloads;
 /// <summary>
 /// Checks the integrity trailer a content coding carries, which the decoders skip: .NET's GZipStream
 /// ends silently at a truncated body (we would store half a payload), and K4os' LZ4Stream ignores the
-/// frame's content checksum (flipped bits would decode to other bytes).
+/// frame's content checksum (flipped bits would decode to other bytes). The decoded bytes are hashed as
+/// they stream past, so the check needs no copy of the payload.
 /// </summary>
-public static class CodingTrailer
+public sealed class CodingTrailer(ContentCoding coding)
 {
     private const uint Lz4FrameMagic = 0x184D2204;
     private const byte Lz4ContentChecksumFlag = 0x04;
 
-    /// <summary>Null when the trailer matches <paramref name="decoded"/> (or the coding has none), else why not.</summary>
-    public static string? Verify(ContentCoding coding, RecordingStream raw, ReadOnlySpan<byte> decoded) => coding switch
+    private readonly Crc32? _crc = coding == ContentCoding.Gzip ? new Crc32() : null;
+    private readonly XxHash32? _xxHash = coding == ContentCoding.Lz4 ? new XxHash32() : null;
+
+    /// <summary>Hashes the next decoded bytes.</summary>
+    public void Append(ReadOnlySpan<byte> decoded)
     {
-        ContentCoding.Gzip => VerifyGzip(raw, decoded),
-        ContentCoding.Lz4 => VerifyLz4(raw, decoded),
+        _crc?.Append(decoded);
+        _xxHash?.Append(decoded);
+    }
+
+    /// <summary>Null when the trailer matches what was appended (or the coding has none), else why not.</summary>
+    public string? Verify(RecordingStream raw, long decodedLength) => coding switch
+    {
+        ContentCoding.Gzip => VerifyGzip(raw, decodedLength),
+        ContentCoding.Lz4 => VerifyLz4(raw),
         _ => null,
     };
 
-    private static string? VerifyGzip(RecordingStream raw, ReadOnlySpan<byte> decoded)
+    private string? VerifyGzip(RecordingStream raw, long decodedLength)
     {
         // RFC 1952: a member ends with CRC-32 and ISIZE (length mod 2^32), little-endian.
         if (raw.BytesRead < 18)
@@ -32,12 +43,12 @@ public static class CodingTrailer
         var tail = raw.Tail;
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(tail);
         var size = BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]);
-        return size == unchecked((uint)decoded.Length) && crc == Crc32.HashToUInt32(decoded)
+        return size == unchecked((uint)decodedLength) && crc == _crc!.GetCurrentHashAsUInt32()
             ? null
             : "the gzip trailer (CRC-32 and length) does not match the decoded data: the body is truncated or corrupt.";
     }
 
-    private static string? VerifyLz4(RecordingStream raw, ReadOnlySpan<byte> decoded)
+    private string? VerifyLz4(RecordingStream raw)
     {
         var head = raw.Head;
         if (head.Length < 5 || BinaryPrimitives.ReadUInt32LittleEndian(head) != Lz4FrameMagic || (head[4] & Lz4ContentChecksumFlag) == 0)
@@ -47,7 +58,7 @@ public static class CodingTrailer
 
         // LZ4 frame format: the content checksum (XXH32, seed 0) follows the end mark.
         var expected = BinaryPrimitives.ReadUInt32LittleEndian(raw.Tail[4..]);
-        return XxHash32.HashToUInt32(decoded) == expected
+        return _xxHash!.GetCurrentHashAsUInt32() == expected
             ? null
             : "the LZ4 frame's content checksum does not match the decoded data: the body is corrupt.";
     }

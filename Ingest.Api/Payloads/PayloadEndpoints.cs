@@ -2,20 +2,23 @@ using System.Globalization;
 using Ingest.Api.Auth;
 using Ingest.Api.Problems;
 using Ingest.Api.Telemetry;
-using Ingest.Contracts.Codec;
 using Ingest.Contracts.Identity;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>Body of a 202: where the payload went.</summary>
+/// <summary>Body of a 202: where the payload went (the partition and offset of its last chunk).</summary>
 public sealed record PayloadAccepted(string SessionId, long Seq, long Bytes, int Partition, long Offset);
 
 /// <summary><c>POST /v1/sessions/{sessionId}/payloads?seq={n}</c> (scope <c>ingest</c>).</summary>
 public static class PayloadEndpoints
 {
+    /// <summary>Status logged and counted for a client that went away (nginx's convention); never sent.</summary>
+    public const int ClientClosedRequest = 499;
+
     public static WebApplication MapPayloadEndpoints(this WebApplication app)
     {
+        _ = app.Services.GetRequiredService<ShutdownDeadline>(); // armed at start-up, before any stop
         app.MapPost("/v1/sessions/{sessionId}/payloads", IngestAsync)
             .RequireAuthorization(ApiScope.Ingest)
             .RequireProjectOrigin();
@@ -23,76 +26,106 @@ public static class PayloadEndpoints
     }
 
     private static async Task<IResult> IngestAsync(
-        string sessionId, HttpContext context, PayloadPublisher publisher, IOptions<ApiOptions> api, ApiMetrics metrics, ILogger<PayloadPublisher> logger)
+        string sessionId,
+        HttpContext context,
+        PayloadPublisher publisher,
+        ShutdownDeadline shutdown,
+        IOptions<ApiOptions> api,
+        ApiMetrics metrics,
+        ILogger<PayloadPublisher> logger)
     {
+        IResult Refuse(ApiProblem problem, string detail, string? field = null, params KeyValuePair<string, object?>[] extensions)
+        {
+            context.Items[ApiMetrics.RefusalReasonKey] = problem.Slug;
+            if (problem.Status is 429 or 503)
+            {
+                context.Response.Headers.RetryAfter = api.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+            }
+
+            return problem.Result(detail, field, extensions);
+        }
+
         if (!Ids.IsValidSessionId(sessionId))
         {
-            return ApiProblem.InvalidSessionId.Result(
-                $"sessionId must match ^[A-Za-z0-9_-]{{1,{Ids.MaxSessionIdLength}}}$.", "sessionId");
+            return Refuse(ApiProblem.InvalidSessionId, $"sessionId must match ^[A-Za-z0-9_-]{{1,{Ids.MaxSessionIdLength}}}$.", "sessionId");
         }
 
         if (!Ids.TryParseSeq(context.Request.Query["seq"].ToString(), out var seq))
         {
-            return ApiProblem.InvalidSeq.Result($"seq must be an integer in 0 … {long.MaxValue}.", "seq");
+            return Refuse(ApiProblem.InvalidSeq, $"seq must be one integer in 0 … {long.MaxValue}.", "seq");
         }
 
         var contentType = PayloadContent.NegotiateMediaType(context.Request.ContentType);
         if (contentType is null)
         {
-            return ApiProblem.UnsupportedMediaType.Result(
-                $"Content-Type must be {PayloadContent.Json} or {PayloadContent.OctetStream}.", "Content-Type");
+            return Refuse(ApiProblem.UnsupportedMediaType, $"Content-Type must be {PayloadContent.Json} or {PayloadContent.OctetStream}.", "Content-Type");
         }
 
         if (!PayloadContent.TryNegotiateCoding(context.Request.Headers.ContentEncoding, out var coding))
         {
-            return ApiProblem.UnsupportedEncoding.Result("Content-Encoding must be absent, identity, gzip or lz4 (LZ4 frame).", "Content-Encoding");
+            return Refuse(ApiProblem.UnsupportedEncoding, "Content-Encoding must be absent, identity, gzip or lz4 (LZ4 frame).", "Content-Encoding");
         }
 
         var projectId = context.User.ProjectId();
         var maxPayload = api.Value.MaxPayloadBytes;
-        // One message for now: the codec's block limit caps what is worth buffering (chunking lifts it).
-        var limit = (int)Math.Min(maxPayload, PayloadCodec.MaxDecodedLength);
-        var read = await PayloadBodyReader.ReadAsync(context.Request.Body, coding, limit, context.Request.ContentLength, context.RequestAborted);
-        switch (read.Outcome)
+        var target = new PayloadTarget(projectId, sessionId, seq, contentType);
+        PublishResult published;
+        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.Token))
+        await using (var body = PayloadBodyStream.Open(context.Request.Body, coding, maxPayload))
         {
-            case BodyOutcome.TooLarge when limit == maxPayload:
-                return ApiProblem.PayloadTooLarge.Result(
-                    $"Payloads are limited to {maxPayload} bytes after decoding.", "body", Limit(maxPayload));
-            case BodyOutcome.TooLarge:
-                return ApiProblem.MessageTooLarge.Result(
-                    $"This payload decodes to more than {limit} bytes, the most one Kafka message carries.", "body", Limit(limit));
-            case BodyOutcome.Empty:
-                return ApiProblem.EmptyBody.Result("The payload is empty.", "body");
-            case BodyOutcome.Undecodable:
-                Log.Undecodable(logger, projectId, sessionId, seq, coding, read.Error);
-                return ApiProblem.UndecodableBody.Result($"The body is not valid {coding} data: {read.Error}", "body");
+            published = await publisher.PublishAsync(target, body, context.Request.ContentLength, cancel.Token);
         }
 
-        using var body = read.Body!;
-        var published = await publisher.PublishAsync(projectId, sessionId, seq, contentType, body.Memory, context.RequestAborted);
+        if (published is PublishResult.Disconnected && !context.RequestAborted.IsCancellationRequested)
+        {
+            return Refuse(ApiProblem.ShuttingDown, $"The API is stopping and the upload did not finish within {api.Value.ShutdownTimeout}. It was not stored: retry the same seq.");
+        }
+
         switch (published)
         {
             case PublishResult.Delivered delivered:
-                metrics.Accepted(body.Length);
-                Log.Accepted(logger, projectId, sessionId, seq, body.Length, delivered.Partition, delivered.Offset);
+                metrics.Accepted(delivered.Bytes);
+                Log.Accepted(logger, projectId, sessionId, seq, delivered.Bytes, delivered.Chunks, delivered.Partition, delivered.Offset);
                 return TypedResults.Accepted(
                     $"/v1/sessions/{sessionId}/payloads/{seq.ToString(CultureInfo.InvariantCulture)}",
-                    new PayloadAccepted(sessionId, seq, body.Length, delivered.Partition, delivered.Offset));
+                    new PayloadAccepted(sessionId, seq, delivered.Bytes, delivered.Partition, delivered.Offset));
+            case PublishResult.Rejected { Outcome: BodyOutcome.TooLarge }:
+                return Refuse(ApiProblem.PayloadTooLarge, $"Payloads are limited to {maxPayload} bytes after decoding.", "body", new KeyValuePair<string, object?>("limit", maxPayload));
+            case PublishResult.Rejected { Outcome: BodyOutcome.Empty }:
+                return Refuse(ApiProblem.EmptyBody, "The payload is empty.", "body");
+            case PublishResult.Rejected rejected:
+                Log.Undecodable(logger, projectId, sessionId, seq, coding, rejected.Error);
+                return Refuse(ApiProblem.UndecodableBody, $"The body is not valid {coding} data: {rejected.Error}", "body");
+            case PublishResult.BadBody bad:
+                Log.BadBody(logger, projectId, sessionId, seq, bad.Status, bad.Reason);
+                context.Items[ApiMetrics.RefusalReasonKey] = ApiProblem.IncompleteBody.Slug;
+                var details = ApiProblem.IncompleteBody.Details(bad.Reason, "body");
+                details.Status = bad.Status; // 400 for a body shorter than Content-Length, 408 for one too slow
+                return TypedResults.Problem(details);
+            case PublishResult.BudgetSpent:
+                return Refuse(ApiProblem.BudgetSpent, "The API has too many bytes in flight to Kafka; retry after the indicated delay.");
+            case PublishResult.BudgetTimeout:
+                return Refuse(
+                    ApiProblem.BudgetTimeout,
+                    $"The upload waited more than {api.Value.BudgetWaitTimeout} for in-flight budget. It was not stored: retry the same seq.");
             case PublishResult.TooLarge tooLarge:
-                Log.TooLargeForOneMessage(logger, projectId, sessionId, seq, tooLarge.MessageBytes, tooLarge.Limit);
-                return ApiProblem.MessageTooLarge.Result(
-                    $"As one Kafka message this payload takes {tooLarge.MessageBytes} bytes; the current single-message limit is " +
-                    $"{tooLarge.Limit} bytes (Kafka:message.max.bytes).",
-                    "body",
-                    Limit(tooLarge.Limit));
+                Log.ChunkTooLarge(logger, projectId, sessionId, seq, tooLarge.MessageBytes, tooLarge.Reason);
+                return Refuse(
+                    ApiProblem.MessageTooLarge,
+                    $"Kafka refused a {tooLarge.MessageBytes}-byte chunk as too large ({tooLarge.Reason}); Api:ChunkBytes exceeds the topic's limit.",
+                    "body");
             case PublishResult.Unavailable unavailable:
-                context.Response.Headers.RetryAfter = api.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                return ApiProblem.BrokerUnavailable.Result(
+                return Refuse(
+                    ApiProblem.BrokerUnavailable,
                     $"Kafka did not acknowledge the payload ({unavailable.Reason}). It may or may not be stored: retry the same seq.");
+            case PublishResult.Disconnected:
+                metrics.ClientDisconnected();
+                Log.ClientDisconnected(logger, projectId, sessionId, seq);
+                context.Items[ApiMetrics.RefusalReasonKey] = "client-disconnected";
+                context.Response.StatusCode = ClientClosedRequest;
+                return Results.Empty;
             default:
                 throw new InvalidOperationException($"Unexpected publish result {published}.");
         }
     }
-
-    private static KeyValuePair<string, object?>[] Limit(long bytes) => [new("limit", bytes)];
 }

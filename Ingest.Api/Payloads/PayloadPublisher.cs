@@ -1,144 +1,214 @@
+using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
 using System.IO.Hashing;
-using System.Text;
 using Confluent.Kafka;
+using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
-using Ingest.Contracts.Identity;
 using Microsoft.Extensions.Options;
-using OpenTelemetry;
-using OpenTelemetry.Context.Propagation;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>What became of one payload sent to Kafka.</summary>
+/// <summary>Who a payload belongs to and what it is.</summary>
+public sealed record PayloadTarget(string ProjectId, string SessionId, long Seq, string ContentType);
+
+/// <summary>What became of one upload.</summary>
 public abstract record PublishResult
 {
-    /// <summary>Acknowledged by all in-sync replicas.</summary>
-    public sealed record Delivered(int Partition, long Offset) : PublishResult;
+    /// <summary>Every chunk acknowledged by all in-sync replicas; partition/offset of the last chunk.</summary>
+    public sealed record Delivered(long Bytes, int Chunks, int Partition, long Offset) : PublishResult;
 
-    /// <summary>Larger than one Kafka message may be; nothing was sent.</summary>
-    public sealed record TooLarge(long MessageBytes, long Limit) : PublishResult;
+    /// <summary>The body is empty, too large or does not decode; its last chunk was never produced.</summary>
+    public sealed record Rejected(BodyOutcome Outcome, string? Error) : PublishResult;
 
-    /// <summary>Kafka did not acknowledge it in time or refused it; it may or may not be stored.</summary>
+    /// <summary>Kestrel refused the body (incomplete, too slow); its last chunk was never produced.</summary>
+    public sealed record BadBody(int Status, string Reason) : PublishResult;
+
+    /// <summary>The in-flight budget was spent when the request arrived; nothing was read.</summary>
+    public sealed record BudgetSpent : PublishResult;
+
+    /// <summary>An upload in progress waited too long for budget; its last chunk was never produced.</summary>
+    public sealed record BudgetTimeout : PublishResult;
+
+    /// <summary>The broker refuses a chunk as too large (topic limit below <c>Api:ChunkBytes</c>).</summary>
+    public sealed record TooLarge(long MessageBytes, string Reason) : PublishResult;
+
+    /// <summary>Kafka did not acknowledge a chunk in time or refused it; the payload may or may not be stored.</summary>
     public sealed record Unavailable(string Reason) : PublishResult;
+
+    /// <summary>The client went away before the answer.</summary>
+    public sealed record Disconnected : PublishResult;
 }
 
 /// <summary>
-/// Turns one decoded payload into one Kafka message — value <see cref="PayloadCodec"/>, key
-/// <see cref="SessionKey"/>, headers <see cref="PayloadEnvelope"/> plus <c>traceparent</c> — and awaits its
-/// acknowledgement under a <c>{topic} publish</c> producer span.
+/// Streams one request body to Kafka as chunks (<see cref="Contracts.Chunking.PayloadChunking"/>): each a
+/// <see cref="PayloadCodec"/> block under the session key with the full envelope and running length/checksum.
+/// Up to <c>Api:ChunksInFlight</c> chunks are unacknowledged at a time (the idempotent producer keeps their
+/// order); the last chunk goes only after every earlier one is acknowledged, so a failed upload never has a
+/// last chunk and the worker never stores it. A compressed body that ends exactly at a chunk boundary ends
+/// with an empty last chunk (a valid codec block of 0 bytes): knowing earlier would mean holding a full chunk
+/// while reading ahead.
 /// </summary>
 public sealed class PayloadPublisher(
     PayloadProducer producer,
+    InFlightBudget budget,
     IOptions<IngestOptions> ingest,
     IOptions<ApiOptions> api,
     TimeProvider time,
     ApiMetrics metrics,
     ILogger<PayloadPublisher> logger)
 {
-    /// <summary>
-    /// Bytes librdkafka adds around key, value and headers when it checks <c>message.max.bytes</c>
-    /// (record framing varints, attributes, timestamp delta), rounded up generously.
-    /// </summary>
-    private const int RecordOverhead = 64;
-
     /// <summary>Safety net past <c>message.timeout.ms</c>: a delivery report that never comes must still end the request.</summary>
     private static readonly TimeSpan ReportGrace = TimeSpan.FromSeconds(5);
 
     public async Task<PublishResult> PublishAsync(
-        string projectId, string sessionId, long seq, string contentType, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        PayloadTarget target, PayloadBodyStream body, long? contentLength, CancellationToken cancellationToken)
     {
+        var options = api.Value;
         var topic = ingest.Value.Topic;
         var envelope = new PayloadEnvelope(
-            projectId, sessionId, seq, contentType, PayloadCodec.Name, time.GetUtcNow(), Guid.NewGuid(),
-            payload.Length, XxHash3.HashToUInt64(payload.Span));
-        var message = new Message<byte[], byte[]>
-        {
-            Key = envelope.Key,
-            Value = PayloadCodec.Encode(payload.Span),
-            Headers = envelope.WriteTo([]),
-        };
-
-        using var activity = ApiTelemetry.Source.StartActivity($"{topic} publish", ActivityKind.Producer);
-        Tag(activity, topic, envelope, message.Value.Length);
-        InjectTraceContext(activity, message.Headers);
-
-        var size = MessageSize(message);
-        if (size > producer.MaxMessageBytes)
-        {
-            activity?.SetStatus(ActivityStatusCode.Error, "message too large");
-            return new PublishResult.TooLarge(size, producer.MaxMessageBytes);
-        }
-
-        var started = time.GetTimestamp();
+            target.ProjectId, target.SessionId, target.Seq, target.ContentType, PayloadCodec.Name, time.GetUtcNow(), Guid.NewGuid(), 0, 0);
+        var key = envelope.Key;
+        using var activity = PublishTelemetry.Start(topic, envelope);
+        var reader = new ChunkReader(
+            body, budget, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
+        var hash = new XxHash3();
+        var pending = new Queue<(int Index, Task<DeliveryResult<byte[], byte[]>> Delivery)>();
+        Chunk? current = null;
         try
         {
-            var report = await producer.ProduceAsync(topic, message, cancellationToken)
-                .WaitAsync(api.Value.DeliveryTimeout + ReportGrace, cancellationToken);
-            metrics.Produced(time.GetElapsedTime(started), "delivered");
-            activity?.SetTag("messaging.destination.partition.id", report.Partition.Value.ToString(CultureInfo.InvariantCulture));
-            activity?.SetTag("messaging.kafka.offset", report.Offset.Value);
-            return new PublishResult.Delivered(report.Partition.Value, report.Offset.Value);
+            for (var index = 0; ; index++)
+            {
+                current = await reader.ReadAsync(cancellationToken);
+                var last = current.AtEnd;
+                if (last)
+                {
+                    // No last chunk behind a chunk that might still fail: a consumer must never see a gap completed.
+                    while (pending.Count > 0)
+                    {
+                        await AwaitAsync(pending.Dequeue(), activity, cancellationToken);
+                    }
+                }
+
+                envelope = envelope with { ChunkIndex = index, IsLastChunk = last };
+                pending.Enqueue((index, Produce(topic, key, ref envelope, hash, current, activity, cancellationToken)));
+                current = null;
+                if (last)
+                {
+                    var report = await AwaitAsync(pending.Dequeue(), activity, cancellationToken);
+                    PublishTelemetry.Delivered(activity, report, index + 1, envelope.Length);
+                    return new PublishResult.Delivered(envelope.Length, index + 1, report.Partition.Value, report.Offset.Value);
+                }
+
+                while (pending.Count >= options.ChunksInFlight)
+                {
+                    await AwaitAsync(pending.Dequeue(), activity, cancellationToken);
+                }
+            }
+        }
+        catch (BodyRejectedException ex)
+        {
+            PublishTelemetry.Failed(activity, ex.Outcome.ToString());
+            return new PublishResult.Rejected(ex.Outcome, ex.Outcome == BodyOutcome.Undecodable ? ex.Message : null);
+        }
+        catch (BudgetSpentException)
+        {
+            PublishTelemetry.Failed(activity, "budget_spent");
+            return new PublishResult.BudgetSpent();
+        }
+        catch (BudgetTimeoutException)
+        {
+            PublishTelemetry.Failed(activity, "budget_timeout");
+            return new PublishResult.BudgetTimeout();
+        }
+        catch (BadHttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            PublishTelemetry.Failed(activity, "bad_body");
+            return new PublishResult.BadBody(ex.StatusCode, ex.Message);
+        }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            PublishTelemetry.Failed(activity, "client_disconnected");
+            return new PublishResult.Disconnected();
+        }
+        catch (IOException)
+        {
+            // Kestrel's ConnectionResetException: the client reset the connection mid-body.
+            PublishTelemetry.Failed(activity, "client_disconnected");
+            return new PublishResult.Disconnected();
         }
         catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.MsgSizeTooLarge)
         {
-            // The broker's or topic's limit is below ours: still a payload that cannot go as one message.
-            metrics.Produced(time.GetElapsedTime(started), "too_large");
-            Failed(activity, ex.Error.Code.ToString());
-            return new PublishResult.TooLarge(size, producer.MaxMessageBytes);
+            PublishTelemetry.Failed(activity, ex.Error.Code.ToString());
+            return new PublishResult.TooLarge(ex.DeliveryResult.Message.Value.Length, ex.Error.Reason);
         }
         catch (Exception ex) when (ex is KafkaException or TimeoutException or ObjectDisposedException)
         {
             var reason = ex is KafkaException kafka ? $"{kafka.Error.Code}: {kafka.Error.Reason}" : ex.Message;
-            metrics.Produced(time.GetElapsedTime(started), "failed");
-            Failed(activity, ex is KafkaException k ? k.Error.Code.ToString() : ex.GetType().Name);
-            Log.ProduceFailed(logger, projectId, sessionId, seq, reason);
+            PublishTelemetry.Failed(activity, ex is KafkaException k ? k.Error.Code.ToString() : ex.GetType().Name);
+            Log.ProduceFailed(logger, target.ProjectId, target.SessionId, target.Seq, reason);
             return new PublishResult.Unavailable(reason);
         }
+        finally
+        {
+            current?.Discard(budget);
+        }
     }
 
-    /// <summary>Size as librdkafka counts it against <c>message.max.bytes</c>.</summary>
-    private static long MessageSize(Message<byte[], byte[]> message) =>
-        RecordOverhead + message.Key.Length + message.Value.Length
-        + message.Headers.Sum(h => (long)Encoding.UTF8.GetByteCount(h.Key) + h.GetValueBytes().Length + 10);
-
-    private static void Tag(Activity? activity, string topic, PayloadEnvelope envelope, int valueBytes)
+    private Task<DeliveryResult<byte[], byte[]>> Produce(
+        string topic, byte[] key, ref PayloadEnvelope envelope, XxHash3 hash, Chunk chunk, Activity? activity, CancellationToken cancellationToken)
     {
-        if (activity is null)
+        hash.Append(chunk.Data);
+        envelope = envelope with { Length = envelope.Length + chunk.Length, Checksum = hash.GetCurrentHashAsUInt64() };
+        byte[] value;
+        var scratch = ArrayPool<byte>.Shared.Rent(PayloadCodec.MaxEncodedLength(chunk.Length));
+        try
         {
-            return;
+            // Confluent.Kafka takes a whole byte[] (and copies it into librdkafka's queue): one exact-size copy.
+            value = scratch.AsSpan(0, PayloadCodec.Encode(chunk.Data, scratch)).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
         }
 
-        // OpenTelemetry messaging semantic conventions (Kafka).
-        activity.SetTag("messaging.system", "kafka");
-        activity.SetTag("messaging.operation.type", "send");
-        activity.SetTag("messaging.operation.name", "publish");
-        activity.SetTag("messaging.destination.name", topic);
-        activity.SetTag("messaging.kafka.message.key", $"{envelope.ProjectId}/{envelope.SessionId}");
-        activity.SetTag("messaging.message.id", envelope.PayloadId.ToString("N"));
-        activity.SetTag("messaging.message.body.size", valueBytes);
-        activity.SetTag("ingest.seq", envelope.Seq);
-    }
-
-    private static void InjectTraceContext(Activity? activity, Headers headers)
-    {
-        var context = activity?.Context ?? Activity.Current?.Context ?? default;
-        if (context == default)
+        chunk.ReturnBuffer();
+        var message = new Message<byte[], byte[]> { Key = key, Value = value, Headers = envelope.WriteTo([]) };
+        PublishTelemetry.InjectTraceContext(activity, message.Headers);
+        var started = time.GetTimestamp();
+        Task<DeliveryResult<byte[], byte[]>> delivery;
+        try
         {
-            return;
+            delivery = producer.ProduceAsync(topic, message, cancellationToken);
+        }
+        catch
+        {
+            chunk.ReleaseBudget(budget);
+            throw;
         }
 
-        Propagators.DefaultTextMapPropagator.Inject(
-            new PropagationContext(context, Baggage.Current), headers, static (h, key, value) => h.Add(key, Encoding.UTF8.GetBytes(value)));
+        // Budget is "read and not yet acknowledged": it comes back when Kafka answers, whoever still waits.
+        _ = delivery.ContinueWith(
+            (task, state) =>
+            {
+                chunk.ReleaseBudget(budget);
+                metrics.Produced(time.GetElapsedTime((long)state!), task.IsCompletedSuccessfully ? "delivered" : "failed");
+                _ = task.Exception; // observed: the request reports it, or has gone
+            },
+            started,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        return delivery;
     }
 
-    private static void Failed(Activity? activity, string errorType)
+    private async Task<DeliveryResult<byte[], byte[]>> AwaitAsync(
+        (int Index, Task<DeliveryResult<byte[], byte[]>> Delivery) pending, Activity? activity, CancellationToken cancellationToken)
     {
-        activity?.SetTag("error.type", errorType);
-        activity?.SetStatus(ActivityStatusCode.Error, errorType);
+        var report = await pending.Delivery.WaitAsync(api.Value.DeliveryTimeout + ReportGrace, cancellationToken);
+        PublishTelemetry.ChunkAcknowledged(activity, pending.Index, report);
+        return report;
     }
 }

@@ -1,10 +1,11 @@
+using Ingest.Api.Backpressure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>API limits, Kestrel's body limit to match, and the publisher.</summary>
+/// <summary>API limits, Kestrel's limits to match, the in-flight budget, the publisher and the shutdown deadline.</summary>
 public static class PayloadSetup
 {
     public static WebApplicationBuilder AddPayloadIngest(this WebApplicationBuilder builder)
@@ -14,20 +15,27 @@ public static class PayloadSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
 
-        // Kestrel's default (30 MB) would refuse large payloads before we see them. A compressed body of
-        // incompressible data is slightly larger than its content; the slack covers gzip/LZ4 framing.
-        // Read unvalidated here: Kestrel's options are built outside start-up validation, which reports a bad value.
+        // Read unvalidated here: Kestrel's and the host's options are built outside start-up validation, which reports a bad value.
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IConfiguration>((kestrel, configuration) =>
+            KestrelLimits.Apply(kestrel.Limits, Unvalidated(configuration)));
+
+        // Stop accepting, let uploads in progress finish within Api:ShutdownTimeout, then (ProducerLifetime) flush the producer.
+        builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
         {
-            var max = configuration.GetSection(ApiOptions.Section).Get<ApiOptions>()?.MaxPayloadBytes ?? new ApiOptions().MaxPayloadBytes;
-            if (max is > 0 and <= ApiOptionsValidator.MaxPayloadBytesCeiling)
+            var timeout = Unvalidated(configuration).ShutdownTimeout;
+            if (timeout > TimeSpan.Zero)
             {
-                kestrel.Limits.MaxRequestBodySize = max + (max / 128) + (64 * 1024);
+                host.ShutdownTimeout = timeout + KestrelLimits.ProducerFlushAllowance;
             }
         });
 
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<InFlightBudget>();
         builder.Services.AddSingleton<PayloadPublisher>();
+        builder.Services.AddSingleton<ShutdownDeadline>();
         return builder;
     }
+
+    private static ApiOptions Unvalidated(IConfiguration configuration) =>
+        configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
 }

@@ -23,11 +23,15 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem SessionNotFound = new("session-not-found", 404, "Session not found");
     public static readonly ApiProblem PayloadNotFound = new("payload-not-found", 404, "Payload not found");
     public static readonly ApiProblem PayloadTooLarge = new("payload-too-large", 413, "Payload too large");
-    public static readonly ApiProblem MessageTooLarge = new("message-too-large", 413, "Payload too large for one Kafka message");
+    public static readonly ApiProblem MessageTooLarge = new("message-too-large", 413, "Kafka refuses a chunk as too large");
+    public static readonly ApiProblem IncompleteBody = new("incomplete-body", 400, "Request body incomplete");
+    public static readonly ApiProblem BudgetSpent = new("inflight-budget-spent", 429, "Too many bytes in flight");
+    public static readonly ApiProblem BudgetTimeout = new("inflight-budget-timeout", 503, "Upload stalled waiting for in-flight budget");
     public static readonly ApiProblem UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported Content-Type");
     public static readonly ApiProblem UnsupportedEncoding = new("unsupported-content-encoding", 415, "Unsupported Content-Encoding");
     public static readonly ApiProblem StoredPayloadCorrupt = new("stored-payload-corrupt", 500, "Stored payload is corrupt");
     public static readonly ApiProblem BrokerUnavailable = new("broker-unavailable", 503, "Kafka did not take the payload in time");
+    public static readonly ApiProblem ShuttingDown = new("shutting-down", 503, "The API is stopping");
     public static readonly ApiProblem NotReady = new("not-ready", 503, "Not ready");
 
     /// <summary>The problem's <c>type</c> member.</summary>

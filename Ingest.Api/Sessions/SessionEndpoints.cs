@@ -92,18 +92,21 @@ public static class SessionEndpoints
             return ApiProblem.PayloadNotFound.Result($"Session '{sessionId}' has no stored payload with seq {number} (yet).", "seq");
         }
 
-        byte[] bytes;
-        try
+        // A single block is checked before anything is sent, so its corruption is still a clean 500.
+        if (stored.EncodedBody is { } single)
         {
-            bytes = PayloadCodec.Decode(stored.EncodedBody);
-        }
-        catch (PayloadFormatException ex)
-        {
-            Log.CorruptPayload(logger, projectId, sessionId, number, ex.Message);
-            return ApiProblem.StoredPayloadCorrupt.Result($"The stored payload does not decode: {ex.Message}");
+            try
+            {
+                PayloadCodec.GetDecodedLength(single);
+            }
+            catch (PayloadFormatException ex)
+            {
+                Log.CorruptPayload(logger, projectId, sessionId, number, ex.Message);
+                return ApiProblem.StoredPayloadCorrupt.Result($"The stored payload does not decode: {ex.Message}");
+            }
         }
 
-        return TypedResults.Bytes(bytes, stored.ContentType);
+        return new StoredPayloadResult(stored, reader, error => Log.CorruptPayload(logger, projectId, sessionId, number, error));
     }
 
     private static IResult InvalidSessionId() =>

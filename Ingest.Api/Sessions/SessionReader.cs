@@ -1,3 +1,4 @@
+using System.Data;
 using Npgsql;
 
 namespace Ingest.Api.Sessions;
@@ -9,8 +10,11 @@ public sealed record SessionSummary(
 /// <summary>One item of <c>GET /v1/sessions/{sessionId}/payloads</c>.</summary>
 public sealed record PayloadItem(long Position, long Seq, long Bytes, string ContentType, int Partition, long Offset, DateTimeOffset StoredAt);
 
-/// <summary>A stored payload: its media type and its <see cref="Contracts.Codec.PayloadCodec"/> body.</summary>
-public sealed record StoredPayload(string ContentType, byte[] EncodedBody);
+/// <summary>
+/// A stored payload: media type, decoded length, and either its one <see cref="Contracts.Codec.PayloadCodec"/>
+/// block (<paramref name="EncodedBody"/>, chunk count 1) or the id its chunks are stored under.
+/// </summary>
+public sealed record StoredPayload(string ContentType, long Length, int ChunkCount, Guid PayloadId, byte[]? EncodedBody);
 
 /// <summary>Reads <c>ingest.payloads</c> (owned by the worker), always within one project.</summary>
 public sealed class SessionReader(NpgsqlDataSource dataSource)
@@ -71,16 +75,44 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>The payload's row; the body is read only for a single-chunk payload (at most one chunk's size).</summary>
     public async Task<StoredPayload?> GetPayloadAsync(string projectId, string sessionId, long seq, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT content_type, body FROM ingest.payloads WHERE project = $1 AND session_id = $2 AND seq = $3");
+            """
+            SELECT content_type, length, chunk_count, payload_id, CASE WHEN chunk_count = 1 THEN body END
+            FROM ingest.payloads WHERE project = $1 AND session_id = $2 AND seq = $3
+            """);
         command.Parameters.Add(new NpgsqlParameter { Value = projectId });
         command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
         command.Parameters.Add(new NpgsqlParameter { Value = seq });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new StoredPayload(reader.GetString(0), reader.GetFieldValue<byte[]>(1))
+            ? new StoredPayload(
+                reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetGuid(3),
+                await reader.IsDBNullAsync(4, cancellationToken) ? null : await reader.GetFieldValueAsync<byte[]>(4, cancellationToken))
             : null;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onChunk"/> with each stored chunk block of <paramref name="payloadId"/> in index order,
+    /// one row in memory at a time; returns how many there were.
+    /// </summary>
+    public async Task<int> ReadChunksAsync(
+        Guid payloadId, Func<int, byte[], CancellationToken, ValueTask> onChunk, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT chunk_index, body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index");
+        command.Parameters.Add(new NpgsqlParameter { Value = payloadId });
+        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
+        var count = 0;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var index = reader.GetInt32(0);
+            await onChunk(index, await reader.GetFieldValueAsync<byte[]>(1, cancellationToken), cancellationToken);
+            count++;
+        }
+
+        return count;
     }
 }

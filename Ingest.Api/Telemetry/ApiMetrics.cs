@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Ingest.Api.Backpressure;
 
 namespace Ingest.Api.Telemetry;
 
@@ -15,8 +16,12 @@ public sealed class ApiMetrics
     private readonly Counter<long> _bytesAccepted;
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _produceDuration;
+    private readonly Counter<long> _disconnects;
 
-    public ApiMetrics(IMeterFactory meterFactory)
+    /// <summary><c>HttpContext.Items</c> key under which an endpoint names why it refused a request.</summary>
+    public const string RefusalReasonKey = "ingest.refusal.reason";
+
+    public ApiMetrics(IMeterFactory meterFactory, InFlightBudget budget)
     {
         var meter = meterFactory.Create(ApiTelemetry.Name);
         _payloadsAccepted = meter.CreateCounter<long>(
@@ -24,7 +29,13 @@ public sealed class ApiMetrics
         _bytesAccepted = meter.CreateCounter<long>(
             "ingest.api.payload.bytes.accepted", "By", "Decoded bytes of accepted payloads.");
         _refusals = meter.CreateCounter<long>(
-            "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status.");
+            "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status and reason (problem type).");
+        _disconnects = meter.CreateCounter<long>(
+            "ingest.api.client.disconnects", "{request}", "Payload posts whose client went away before the answer (nothing of them is stored).");
+        meter.CreateObservableGauge(
+            "ingest.api.inflight.bytes", () => budget.InFlight, "By", "Decoded bytes read from clients and not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge(
+            "ingest.api.inflight.budget", () => budget.Capacity, "By", "Api:InFlightBudgetBytes; new posts get 429 while in-flight bytes reach it.");
         _produceDuration = meter.CreateHistogram<double>(
             "ingest.api.produce.duration",
             "s",
@@ -39,7 +50,10 @@ public sealed class ApiMetrics
         _bytesAccepted.Add(bytes);
     }
 
-    public void Refused(int status) => _refusals.Add(1, new KeyValuePair<string, object?>("http.response.status_code", status));
+    public void Refused(int status, string reason) => _refusals.Add(
+        1, new KeyValuePair<string, object?>("http.response.status_code", status), new KeyValuePair<string, object?>("reason", reason));
+
+    public void ClientDisconnected() => _disconnects.Add(1);
 
     public void Produced(TimeSpan duration, string outcome) =>
         _produceDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));

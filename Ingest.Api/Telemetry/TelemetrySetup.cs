@@ -37,9 +37,17 @@ public static class TelemetrySetup
         app.Use(async (context, next) =>
         {
             await next(context);
-            if (HttpMethods.IsPost(context.Request.Method) && context.Response.StatusCode >= 400)
+            var status = context.Response.StatusCode;
+            if (HttpMethods.IsPost(context.Request.Method) && status >= 400)
             {
-                metrics.Refused(context.Response.StatusCode);
+                var reason = context.Items[ApiMetrics.RefusalReasonKey] as string ?? status switch
+                {
+                    401 => "unauthorized",
+                    403 => "forbidden",
+                    404 => "not-found",
+                    _ => "other",
+                };
+                metrics.Refused(status, reason);
             }
         });
         return app;

@@ -12,6 +12,11 @@ public sealed class StartupTests
     [InlineData("--Ingest:Projects:p1:Keys:0:Scopes=ingest,admin", "Ingest:Projects:p1:Keys:0:Scopes")]
     [InlineData("--Ingest:Projects:bad.project:Keys:0:Scopes=read", "Ingest:Projects:bad.project")]
     [InlineData("--Api:MaxPayloadBytes=0", "Api:MaxPayloadBytes")]
+    [InlineData("--Api:ChunkBytes=0", "Api:ChunkBytes")]
+    [InlineData("--Api:ChunksInFlight=0", "Api:ChunksInFlight")]
+    [InlineData("--Api:InFlightBudgetBytes=1000", "Api:InFlightBudgetBytes")]
+    [InlineData("--Api:BudgetWaitTimeout=00:00:00", "Api:BudgetWaitTimeout")]
+    [InlineData("--Api:ShutdownTimeout=-00:00:01", "Api:ShutdownTimeout")]
     [InlineData("--ConnectionStrings:Ingest=", "ConnectionStrings:Ingest")]
     [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers")]
     public async Task Start_fails_naming_the_bad_key(string badArg, string key)
@@ -55,5 +60,24 @@ public sealed class StartupTests
 
         Assert.Contains("Kafka:*", error.Message, StringComparison.Ordinal);
         Assert.Contains("no.such.property", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chunks_larger_than_a_Kafka_message_fail_start_naming_both_keys()
+    {
+        await using var app = Program.Build(
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=None",
+            "--Kafka:BootstrapServers=127.0.0.1:1",
+            "--Kafka:message.max.bytes=100000",
+            "--Api:ChunkBytes=262144",
+            $"--ConnectionStrings:Ingest={Http.UnusedDatabase}",
+        ]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Api:ChunkBytes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Kafka:message.max.bytes", error.Message, StringComparison.Ordinal);
     }
 }

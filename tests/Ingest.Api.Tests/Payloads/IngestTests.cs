@@ -69,8 +69,8 @@ public sealed class IngestTests(KafkaFixture kafka)
         new Random(11).NextBytes(payload.AsSpan(0, 50_000)); // part random, part zeros
         var wire = contentEncoding switch
         {
-            "gzip" => PayloadBodyReaderTests.Gzip(payload),
-            "lz4" => PayloadBodyReaderTests.Lz4Frame(payload),
+            "gzip" => PayloadBodyStreamTests.Gzip(payload),
+            "lz4" => PayloadBodyStreamTests.Lz4Frame(payload),
             _ => payload,
         };
 

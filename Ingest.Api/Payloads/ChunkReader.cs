@@ -1,0 +1,165 @@
+using System.Buffers;
+using Ingest.Api.Backpressure;
+
+namespace Ingest.Api.Payloads;
+
+/// <summary>The first read of a request found the in-flight budget spent (429).</summary>
+public sealed class BudgetSpentException() : Exception("The in-flight byte budget is spent.");
+
+/// <summary>An upload in progress waited longer than <c>Api:BudgetWaitTimeout</c> for budget (503).</summary>
+public sealed class BudgetTimeoutException() : Exception("No in-flight budget became free in time.");
+
+/// <summary>Decoded bytes of one chunk in a pooled buffer, with the budget they hold until Kafka acknowledges them.</summary>
+public sealed class Chunk(int capacity)
+{
+    private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+
+    public int Capacity { get; } = capacity;
+
+    public int Length { get; private set; }
+
+    /// <summary>Budget taken for the bytes in this chunk.</summary>
+    public long Reserved { get; private set; }
+
+    /// <summary>The body ended (verified) within or right after this chunk.</summary>
+    public bool AtEnd { get; set; }
+
+    public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
+
+    private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Chunk));
+
+    public Memory<byte> Free(int count) => Buffer.AsMemory(Length, count);
+
+    public void Filled(int count)
+    {
+        Length += count;
+        Reserved += count;
+    }
+
+    /// <summary>Gives the buffer back to the pool; the budget stays held until <see cref="ReleaseBudget"/>.</summary>
+    public void ReturnBuffer()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } rented)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public void ReleaseBudget(InFlightBudget budget)
+    {
+        budget.Release(Reserved);
+        Reserved = 0;
+    }
+
+    /// <summary>For a chunk that will never be produced: buffer and budget back.</summary>
+    public void Discard(InFlightBudget budget)
+    {
+        ReturnBuffer();
+        ReleaseBudget(budget);
+    }
+}
+
+/// <summary>
+/// Cuts a decoded body into chunks, taking budget before every read (at most 64 KiB at a time). The very
+/// first read of a request only takes budget that is free now (else <see cref="BudgetSpentException"/>).
+/// Later, when budget is short, a chunk holding bytes is handed back early, shorter than full, so that it is
+/// produced and its budget comes back with Kafka's acknowledgement: an upload waits for budget (up to
+/// <c>Api:BudgetWaitTimeout</c>, which slows its client down through TCP) only while it holds no unproduced
+/// bytes, so uploads can never all wait on each other.
+/// </summary>
+public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, int chunkBytes, TimeSpan waitTimeout, long? identityLength)
+{
+    private const int ReadGranule = 64 * 1024;
+    private readonly byte[] _probe = new byte[1];
+    private bool _started;
+
+    /// <summary>The next chunk: full, shorter when budget is short, or the last one with <see cref="Chunk.AtEnd"/> (maybe empty).</summary>
+    public async Task<Chunk> ReadAsync(CancellationToken cancellationToken)
+    {
+        var chunk = new Chunk(chunkBytes);
+        try
+        {
+            while (true)
+            {
+                if (chunk.Length == chunkBytes)
+                {
+                    // With a Content-Length we know a full chunk is the last without borrowing budget for a read-ahead.
+                    if (identityLength == body.DecodedLength && await body.ReadAsync(_probe, cancellationToken) == 0)
+                    {
+                        chunk.AtEnd = true;
+                    }
+
+                    return chunk;
+                }
+
+                var want = Math.Min(ReadGranule, chunkBytes - chunk.Length);
+                if (identityLength is { } length)
+                {
+                    // +1 so the read that finds the end has room; the body never holds more than Content-Length.
+                    want = (int)Math.Max(1, Math.Min(want, length - body.DecodedLength + 1));
+                }
+
+                if (!await TakeAsync(want, canFlush: chunk.Length > 0, cancellationToken))
+                {
+                    return chunk; // budget is short: produce what we hold before waiting
+                }
+
+                int read;
+                try
+                {
+                    read = await body.ReadAsync(chunk.Free(want), cancellationToken);
+                }
+                catch
+                {
+                    budget.Release(want);
+                    throw;
+                }
+
+                budget.Release(want - read);
+                chunk.Filled(read);
+                if (read == 0)
+                {
+                    chunk.AtEnd = true;
+                    return chunk;
+                }
+            }
+        }
+        catch
+        {
+            chunk.Discard(budget);
+            throw;
+        }
+    }
+
+    /// <summary>True once <paramref name="bytes"/> are taken; false when the caller should flush first.</summary>
+    private async ValueTask<bool> TakeAsync(int bytes, bool canFlush, CancellationToken cancellationToken)
+    {
+        if (!_started)
+        {
+            _started = true;
+            return budget.TryAcquire(bytes) ? true : throw new BudgetSpentException();
+        }
+
+        if (budget.TryAcquire(bytes))
+        {
+            return true;
+        }
+
+        if (canFlush)
+        {
+            return false;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(waitTimeout);
+        try
+        {
+            await budget.AcquireAsync(bytes, timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BudgetTimeoutException();
+        }
+    }
+}
