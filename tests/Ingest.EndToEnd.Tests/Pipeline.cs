@@ -33,6 +33,8 @@ public sealed class Pipeline : IAsyncDisposable
 
     public string Topic { get; }
 
+    public string BootstrapServers => _kafka.BootstrapServers;
+
     public string ConnectionString { get; }
 
     public string GroupId { get; }

@@ -1,0 +1,66 @@
+using System.Text.Json;
+using Confluent.Kafka;
+
+namespace Ingest.Ops;
+
+/// <summary>What every command needs: where the broker and the store are, the topic, and how to print.</summary>
+public sealed class OpsContext(string? bootstrap, string? database, string topic, bool json, TextWriter output)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public string Topic => topic;
+
+    public bool Json => json;
+
+    public TextWriter Output => output;
+
+    public string Bootstrap => bootstrap is { Length: > 0 }
+        ? bootstrap
+        : throw new OpsException("no broker: pass --bootstrap host:port or set Kafka__BootstrapServers");
+
+    public string Database => database is { Length: > 0 }
+        ? database
+        : throw new OpsException("no database: pass --db \"Host=…;Database=…\" or set ConnectionStrings__Ingest");
+
+    // librdkafka's own log lines (connection refused, every 50 ms) would bury the one line this tool prints.
+    public IAdminClient Admin() => new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap })
+        .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+
+    /// <summary>A consumer that never joins a group or commits: it reads by explicit assignment.</summary>
+    public IConsumer<byte[], byte[]> Reader(string? groupId = null) =>
+        new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = Bootstrap,
+            GroupId = groupId ?? $"ingest-ops-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            EnablePartitionEof = true,
+            FetchWaitMaxMs = 10,
+        }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+
+    public void Print(object value, Action<TextWriter> text)
+    {
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
+        }
+        else
+        {
+            text(output);
+        }
+    }
+}
+
+/// <summary>A failure to report as one clear line (exit 1), not a stack trace.</summary>
+public sealed class OpsException(string message) : Exception(message)
+{
+    public OpsException()
+        : this("operation failed")
+    {
+    }
+
+    public OpsException(string message, Exception inner)
+        : this(message + ": " + inner.Message)
+    {
+    }
+}
