@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the whole Ingest pipeline in the foreground; Ctrl-C/SIGTERM stops everything cleanly.
-#   bash docker/up.sh [--workers N]
+#   bash docker/up.sh [--workers N] [--brokers 1|3]   (brokers: compose default 1, embedded default 3)
 # With a Docker engine: docker/compose.yaml (real Kafka in KRaft mode, Postgres, kafka-ui, api, worker).
 # Without one: a private local Postgres (tests/pg.sh) and the EMBEDDED, NON-DURABLE broker
 # (librdkafka's mock cluster), API and N workers as local processes.
@@ -10,18 +10,23 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 workers=1
+brokers=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --workers)
       [ $# -ge 2 ] || { echo "up.sh: --workers needs a number" >&2; exit 2; }
       workers="$2"; shift 2 ;;
     --workers=*) workers="${1#*=}"; shift ;;
+    --brokers)
+      [ $# -ge 2 ] || { echo "up.sh: --brokers needs 1 or 3" >&2; exit 2; }
+      brokers="$2"; shift 2 ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
-    *) echo "up.sh: unknown argument '$1' (usage: bash docker/up.sh [--workers N])" >&2; exit 2 ;;
+    *) echo "up.sh: unknown argument '$1' (usage: bash docker/up.sh [--workers N] [--brokers 1|3])" >&2; exit 2 ;;
   esac
 done
 case "$workers" in ''|*[!0-9]*) echo "up.sh: --workers must be a whole number, got '$workers'" >&2; exit 2 ;; esac
 if [ "$workers" -lt 1 ] || [ "$workers" -gt 32 ]; then echo "up.sh: --workers must be 1-32" >&2; exit 2; fi
+case "$brokers" in ''|1|3) ;; *) echo "up.sh: --brokers must be 1 or 3, got '$brokers'" >&2; exit 2 ;; esac
 
 command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
@@ -34,7 +39,9 @@ if [ -z "${Kafka__BootstrapServers:-}" ] && [ -z "${ConnectionStrings__Ingest:-}
   echo "up.sh: Docker engine found: docker/compose.yaml with real Kafka (KRaft), ${workers} worker(s)"
   echo "up.sh: API on http://127.0.0.1:${http_port}  dev key: Authorization: Bearer ${dev_key}"
   export INGEST_HTTP_PORT="$http_port" INGEST_DEV_KEY_SHA256="$dev_key_sha256"
-  exec docker compose -f docker/compose.yaml up --build --scale "worker=${workers}"
+  files=(-f docker/compose.yaml)
+  if [ "${brokers:-1}" = 3 ]; then files+=(-f docker/compose.ha.yaml); fi
+  exec docker compose "${files[@]}" up --build --scale "worker=${workers}"
 fi
 
 state="${INGEST_DEV_DIR:-$root/tests/.state/dev}"
@@ -80,7 +87,7 @@ if [ -z "${Kafka__BootstrapServers:-}" ]; then
     || { cat "$state/logs/build-devstack.log"; exit 1; }
   rm -f "$state/bootstrap"
   dotnet tests/Ingest.DevStack/bin/Release/net10.0/Ingest.DevStack.dll \
-    --brokers 3 --partitions "${INGEST_DEV_PARTITIONS:-12}" --topic "${Ingest__Topic:-ingest.payloads}" \
+    --brokers "${brokers:-3}" --partitions "${INGEST_DEV_PARTITIONS:-12}" --topic "${Ingest__Topic:-ingest.payloads}" \
     --bootstrap-file "$state/bootstrap" &
   pids+=("$!")
   for _ in $(seq 1 300); do [ -s "$state/bootstrap" ] && break; sleep 0.1; done
