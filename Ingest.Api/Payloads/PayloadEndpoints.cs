@@ -76,7 +76,7 @@ public static class PayloadEndpoints
             published = await publisher.PublishAsync(target, body, context.Request.ContentLength, cancel.Token);
         }
 
-        if (published is PublishResult.Disconnected && !context.RequestAborted.IsCancellationRequested)
+        if (published is PublishResult.Disconnected && shutdown.Token.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
             return Refuse(ApiProblem.ShuttingDown, $"The API is stopping and the upload did not finish within {api.Value.ShutdownTimeout}. It was not stored: retry the same seq.");
         }
@@ -100,7 +100,7 @@ public static class PayloadEndpoints
                 Log.BadBody(logger, projectId, sessionId, seq, bad.Status, bad.Reason);
                 context.Items[ApiMetrics.RefusalReasonKey] = ApiProblem.IncompleteBody.Slug;
                 var details = ApiProblem.IncompleteBody.Details(bad.Reason, "body");
-                details.Status = bad.Status; // 400 for a body shorter than Content-Length, 408 for one too slow
+                details.Status = bad.Status; // 408: the body came slower than MinRequestBodyDataRate
                 return TypedResults.Problem(details);
             case PublishResult.BudgetSpent:
                 return Refuse(ApiProblem.BudgetSpent, "The API has too many bytes in flight to Kafka; retry after the indicated delay.");

@@ -23,7 +23,7 @@ public abstract record PublishResult
     /// <summary>The body is empty, too large or does not decode; its last chunk was never produced.</summary>
     public sealed record Rejected(BodyOutcome Outcome, string? Error) : PublishResult;
 
-    /// <summary>Kestrel refused the body (incomplete, too slow); its last chunk was never produced.</summary>
+    /// <summary>Kestrel refused the body (too slow: 408); its last chunk was never produced.</summary>
     public sealed record BadBody(int Status, string Reason) : PublishResult;
 
     /// <summary>The in-flight budget was spent when the request arrived; nothing was read.</summary>
@@ -123,19 +123,23 @@ public sealed class PayloadPublisher(
             PublishTelemetry.Failed(activity, "budget_timeout");
             return new PublishResult.BudgetTimeout();
         }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest)
+        {
+            // "Unexpected end of request content": the connection ended (FIN or RST) before Content-Length bytes came.
+            // Kestrel closes such a connection without an answer, so it is a client that went away.
+            PublishTelemetry.Failed(activity, "client_disconnected");
+            return new PublishResult.Disconnected();
+        }
         catch (BadHttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
         {
             PublishTelemetry.Failed(activity, "bad_body");
             return new PublishResult.BadBody(ex.StatusCode, ex.Message);
         }
-        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            PublishTelemetry.Failed(activity, "client_disconnected");
-            return new PublishResult.Disconnected();
-        }
-        catch (IOException)
-        {
-            // Kestrel's ConnectionResetException: the client reset the connection mid-body.
+            // The request was aborted (or the shutdown deadline passed), or Kestrel's body read saw the connection
+            // reset or aborted (ConnectionResetException is an IOException, ConnectionAbortedException an
+            // OperationCanceledException), possibly before RequestAborted fires.
             PublishTelemetry.Failed(activity, "client_disconnected");
             return new PublishResult.Disconnected();
         }
