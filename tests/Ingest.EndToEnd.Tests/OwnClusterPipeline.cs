@@ -1,0 +1,87 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Ingest.Testing;
+using Ingest.Testing.MockKafka;
+using Npgsql;
+
+namespace Ingest.EndToEnd.Tests;
+
+/// <summary>
+/// API and worker on a mock cluster of the test's own, for tests that take brokers down: fault injection on the
+/// shared fixture's cluster would break every test running beside them.
+/// </summary>
+public sealed class OwnClusterPipeline : IAsyncDisposable
+{
+    public const string Key = "own-cluster-key";
+    private readonly List<RunningApp> _apps = [];
+
+    private OwnClusterPipeline(MockCluster cluster, string topic, string connectionString)
+    {
+        Cluster = cluster;
+        Topic = topic;
+        ConnectionString = connectionString;
+    }
+
+    public MockCluster Cluster { get; }
+
+    public string Topic { get; }
+
+    public string ConnectionString { get; }
+
+    public RunningApp? Api { get; private set; }
+
+    public static async Task<OwnClusterPipeline> CreateAsync(PostgresFixture postgres, int partitions, CancellationToken cancellationToken)
+    {
+        var cluster = new MockCluster(brokers: 3);
+        var topic = $"own-{Guid.NewGuid():N}";
+        cluster.CreateTopic(topic, partitions, 3);
+        cluster.CreateTopic(topic + ".dlq", partitions, 3);
+        return new OwnClusterPipeline(cluster, topic, await postgres.CreateDatabaseAsync(cancellationToken));
+    }
+
+    public async Task StartAsync(IEnumerable<string> apiArgs, CancellationToken cancellationToken)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
+        _apps.Add(await RunningApp.StartAsync(
+            Ingest.Worker.Program.Build, [.. CommonArgs(), $"--Worker:GroupId=own-{Guid.NewGuid():N}"], cancellationToken));
+        Api = await RunningApp.StartAsync(
+            Ingest.Api.Program.Build,
+            [.. CommonArgs(), $"--Ingest:Projects:p1:Keys:0:Sha256={hash}", "--Ingest:Projects:p1:Keys:0:Scopes=ingest,read", .. apiArgs],
+            cancellationToken);
+        _apps.Insert(0, Api);
+    }
+
+    public HttpClient Client()
+    {
+        var client = new HttpClient { BaseAddress = Api!.Address, Timeout = TimeSpan.FromSeconds(120) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        return client;
+    }
+
+    public async Task<long> StoredCountAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM ingest.payloads", connection);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+
+        Cluster.Dispose();
+    }
+
+    private IEnumerable<string> CommonArgs() =>
+    [
+        $"--Kafka:BootstrapServers={Cluster.BootstrapServers}",
+        "--Kafka:fetch.wait.max.ms=10",
+        $"--ConnectionStrings:Ingest={ConnectionString}",
+        $"--Ingest:Topic={Topic}",
+    ];
+}
