@@ -28,15 +28,15 @@ public sealed class ApiOptions
 
     /// <summary>
     /// Chunks of one upload produced and not yet acknowledged at a time. Default 4: enough to keep a
-    /// replicated round trip off the critical path, few enough that an upload holds about 6 chunks
-    /// (these, the one being encoded and the one being read), 1.5 MiB at the default chunk size.
+    /// replicated round trip off the critical path, few enough that an upload holds about 5 chunks
+    /// (these and the one being read), 1.25 MiB at the default chunk size.
     /// </summary>
     public int ChunksInFlight { get; set; } = 4;
 
     /// <summary>
     /// Decoded bytes read from clients and not yet acknowledged by Kafka, across all requests; a new request
     /// arriving when it is spent gets 429. Default 256 MiB: on the 2-core, 23 GiB machines this runs on
-    /// (MEASURED.md) it is ~170 uploads' worth of chunk pipelines and about a second of what LZ4 can encode,
+    /// (MEASURED.md) it is ~200 uploads' worth of chunk pipelines and about a second of what LZ4 can encode,
     /// so it only binds when Kafka stops acknowledging. librdkafka's queue (<c>queue.buffering.max.kbytes</c>) is sized to it.
     /// </summary>
     public long InFlightBudgetBytes { get; set; } = 256L * 1024 * 1024;
