@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -51,5 +52,33 @@ public sealed class LargePayloadTests(KafkaFixture kafka, PostgresFixture postgr
         await pipeline.WaitForStoredAsync(2, TimeSpan.FromSeconds(60), ct);
         Assert.Equal([0x7B], await client.GetByteArrayAsync("/v1/sessions/small/payloads/0", ct));
         Assert.Equal(SHA256.HashData(threeChunks), SHA256.HashData(await client.GetByteArrayAsync("/v1/sessions/small/payloads/1", ct)));
+    }
+
+    [Fact]
+    public async Task A_gzip_body_ending_exactly_on_a_chunk_boundary_ends_with_an_empty_last_chunk_and_is_stored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 2, ct);
+        await pipeline.StartWorkerAsync(ct);
+        await pipeline.StartApiAsync(ct);
+        using var client = pipeline.Client(Pipeline.IngestReadKey);
+        var payload = PacedUpload.Block(3, 2 * Ingest.Contracts.Chunking.PayloadChunking.DefaultChunkBytes);
+        using var gzipped = new MemoryStream();
+        using (var gzip = new GZipStream(gzipped, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(payload);
+        }
+
+        using var content = new ByteArrayContent(gzipped.ToArray());
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+
+        using (var response = await client.PostAsync("/v1/sessions/boundary/payloads?seq=0", content, ct))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync(ct));
+        }
+
+        await pipeline.WaitForStoredAsync(1, TimeSpan.FromSeconds(60), ct);
+        Assert.Equal(SHA256.HashData(payload), SHA256.HashData(await client.GetByteArrayAsync("/v1/sessions/boundary/payloads/0", ct)));
     }
 }
