@@ -14,7 +14,10 @@ public sealed class BrokerOutageTests(PostgresFixture postgres)
 {
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(3);
 
-    private static byte[] Body(long seq) => Encoding.UTF8.GetBytes($"{{\"seq\":{seq},\"pad\":\"{new string('x', 300 * (int)seq)}\"}}");
+    /// <summary>Small JSON, except seq 9: four chunks, so an upload fails mid-stream during the outage.</summary>
+    private static byte[] Body(long seq) => seq == 9
+        ? PacedUpload.Block(9, 1_000_000)
+        : Encoding.UTF8.GetBytes($"{{\"seq\":{seq},\"pad\":\"{new string('x', 300 * (int)seq)}\"}}");
 
     [Fact]
     public async Task Brokers_down_is_503_within_the_timeout_and_retries_after_recovery_are_stored_once()

@@ -224,6 +224,18 @@ public sealed class RefusalTests(KafkaFixture kafka)
         });
 
     [Fact]
+    public Task Body_slower_than_MinRequestBodyDataRate_is_408_from_Kestrel() =>
+        AssertNothingStoredAsync(async (api, ct) =>
+        {
+            // Slowloris on the body: a few bytes, then nothing. Kestrel times it out once the 10 s grace is over.
+            await using var raw = await RawHttp.ConnectAsync(api.Address, ct);
+            await raw.SendAsync(RawHttp.PostHead("s1", 1, contentLength: 100_000), ct);
+            await raw.SendAsync(Random(100), ct);
+            var status = await raw.ReadStatusAsync(ct).WaitAsync(TimeSpan.FromSeconds(60), ct);
+            Assert.Equal(408, status);
+        });
+
+    [Fact]
     public Task Gzip_bomb_with_a_small_Content_Length_is_413() =>
         AssertRefusedAsync(
             ApiHost.IngestReadKey, Http.Post("s1", "1", PayloadBodyStreamTests.Gzip(new byte[8 * 1024 * 1024]), "application/octet-stream", "gzip"),
