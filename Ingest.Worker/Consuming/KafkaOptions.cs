@@ -85,11 +85,14 @@ public sealed class KafkaOptions
             // Classic protocol only: with group.protocol=consumer (KIP-848) the broker owns assignment
             // and timeouts, and librdkafka refuses these three properties.
             SetIfAbsent(config, "partition.assignment.strategy", "cooperative-sticky");
-            // Brokers reject session.timeout.ms below group.min.session.timeout.ms (6000 by default).
-            // 10 s notices a crashed worker within ~10 s; heartbeats every 3 s (the usual third of it)
-            // survive two lost heartbeats before the session expires.
-            SetIfAbsent(config, "session.timeout.ms", "10000");
-            SetIfAbsent(config, "heartbeat.interval.ms", "3000");
+            // Brokers reject session.timeout.ms below group.min.session.timeout.ms (6000 by default): 6 s
+            // notices a crashed worker soonest. Heartbeats come from librdkafka's own thread, so .NET GC
+            // pauses do not delay them.
+            SetIfAbsent(config, "session.timeout.ms", "6000");
+            // After a graceful leave the survivors hear of the rebalance only in a heartbeat response: at
+            // the default 3 s that was the takeover time. 500 ms bounds it to half a second (KIP-62
+            // heartbeats are tiny; brokers accept any interval below the session timeout).
+            SetIfAbsent(config, "heartbeat.interval.ms", "500");
         }
 
         return config;

@@ -8,7 +8,7 @@ namespace Ingest.Worker.Tests;
 public sealed class GroupTests(KafkaFixture kafka, PostgresFixture postgres)
 {
     [Theory]
-    [InlineData("classic")] // cooperative-sticky, session 10 s / heartbeat 3 s
+    [InlineData("classic")] // cooperative-sticky, session 6 s / heartbeat 0.5 s
     [InlineData("consumer")] // KIP-848: the broker assigns
     public async Task Two_workers_split_the_partitions_and_the_survivor_takes_over_storing_everything_once(string protocol)
     {

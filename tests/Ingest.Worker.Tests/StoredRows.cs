@@ -10,6 +10,8 @@ public sealed record StoredRow(
 /// <summary>Reads what the worker stored.</summary>
 public sealed class StoredRows(string connectionString)
 {
+    public string ConnectionString => connectionString;
+
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);

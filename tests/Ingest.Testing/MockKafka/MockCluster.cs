@@ -42,6 +42,11 @@ public sealed unsafe class MockCluster : IDisposable
     private static readonly delegate* unmanaged<nint, short, void> NativeClearRequestErrors =
         (delegate* unmanaged<nint, short, void>)LibrdkafkaNative.Export("rd_kafka_mock_clear_request_errors");
 
+    private static readonly delegate* unmanaged<nint, int, void> NativeSetConsumerHeartbeatInterval =
+        (delegate* unmanaged<nint, int, void>)LibrdkafkaNative.Export("rd_kafka_mock_set_group_consumer_heartbeat_interval_ms");
+    private static readonly delegate* unmanaged<nint, int, void> NativeSetConsumerSessionTimeout =
+        (delegate* unmanaged<nint, int, void>)LibrdkafkaNative.Export("rd_kafka_mock_set_group_consumer_session_timeout_ms");
+
     private readonly nint _handle;
     private readonly nint _cluster;
     private readonly Lock _gate = new();
@@ -111,6 +116,30 @@ public sealed unsafe class MockCluster : IDisposable
             {
                 NativePushRequestErrors(_cluster, (short)apiKey, (nuint)codes.Length, p);
             }
+        }
+    }
+
+    /// <summary>
+    /// KIP-848 groups (<c>group.protocol=consumer</c>): the heartbeat interval the broker tells members to use
+    /// (a real broker's <c>group.consumer.heartbeat.interval.ms</c>); members learn of assignment changes at
+    /// their next heartbeat.
+    /// </summary>
+    public void SetGroupConsumerHeartbeatInterval(int milliseconds)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            NativeSetConsumerHeartbeatInterval(_cluster, milliseconds);
+        }
+    }
+
+    /// <summary>KIP-848 groups: the broker-side session timeout (a real broker's <c>group.consumer.session.timeout.ms</c>).</summary>
+    public void SetGroupConsumerSessionTimeout(int milliseconds)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            NativeSetConsumerSessionTimeout(_cluster, milliseconds);
         }
     }
 
