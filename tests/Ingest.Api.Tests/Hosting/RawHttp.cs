@@ -36,16 +36,23 @@ public sealed class RawHttp : IAsyncDisposable
         _tcp.Close();
     }
 
-    /// <summary>The status of the response, or null when the server closed without answering.</summary>
+    /// <summary>The status of the response, or null when the server closed or reset the connection without answering.</summary>
     public async Task<int?> ReadStatusAsync(CancellationToken cancellationToken)
     {
         var buffer = new byte[4096];
         var text = new StringBuilder();
         int read;
-        while (!text.ToString().Contains("\r\n", StringComparison.Ordinal)
-            && (read = await _stream!.ReadAsync(buffer, cancellationToken)) > 0)
+        try
         {
-            text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            while (!text.ToString().Contains("\r\n", StringComparison.Ordinal)
+                && (read = await _stream!.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        catch (IOException) when (text.Length == 0)
+        {
+            return null; // the server reset the connection without answering
         }
 
         var line = text.ToString();
