@@ -20,6 +20,7 @@ public sealed class ProducerConfigTests
         Assert.Equal(5, config.LingerMs);
         Assert.Equal(12_000, config.MessageTimeoutMs);
         Assert.Equal("b:9092", config.BootstrapServers);
+        Assert.Equal((256 * 1024) + 1024, config.QueueBufferingMaxKbytes); // the in-flight budget plus 1 MiB, not librdkafka's 1 GiB
     }
 
     [Fact]
