@@ -11,7 +11,9 @@ namespace Ingest.Contracts.Chunking;
 /// they arrive in order on one partition, possibly interleaved with other sessions' messages and, after a
 /// retried batch, possibly twice.</item>
 /// <item>Each chunk's value is its own <see cref="Codec.PayloadCodec"/> block of at most
-/// <see cref="MaxChunkBytes"/> decoded bytes.</item>
+/// <see cref="MaxChunkBytes"/> decoded bytes. Chunks may be shorter than the producer's chunk size (it flushes
+/// a partial chunk when its in-flight budget runs short), and the last chunk may be empty (a compressed body
+/// that ended exactly on a chunk boundary); only the running totals matter.</item>
 /// <item><c>ingest-length</c>/<c>ingest-checksum</c> are running totals through the chunk: the consumer
 /// verifies the last chunk's against the whole reassembled payload, and any chunk's against what it has
 /// seen so far (a gap or a reordering shows as a mismatch).</item>
