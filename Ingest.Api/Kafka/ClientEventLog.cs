@@ -17,9 +17,17 @@ public sealed class ClientEventLog(ILogger<PayloadProducer> logger) : Background
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var write in _events.Reader.ReadAllAsync(stoppingToken))
+        try
         {
-            write(logger);
+            await foreach (var write in _events.Reader.ReadAllAsync(stoppingToken))
+            {
+                write(logger);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: a host stopped before this loop was first scheduled would otherwise log the
+            // cancellation as a failed BackgroundService and stop the host with an error.
         }
     }
 }
