@@ -43,9 +43,23 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   skipped=$((skipped + ${total:-0} - ${executed:-0}))
 done
+# A short smoke of the benchmark harness (seconds per scenario): proves it runs, measures nothing.
+bench_status=0
+if [ "${INGEST_SKIP_BENCH_SMOKE:-}" != 1 ]; then
+  echo "run.sh: benchmark harness smoke (bash tests/bench.sh --smoke)"
+  bash tests/bench.sh --smoke --out "$results/bench-smoke" >"$results/bench-smoke.log" 2>&1 || bench_status=$?
+  if [ "$bench_status" -eq 0 ] && [ -s "$results/bench-smoke/report.json" ]; then
+    grep -E '^\|' "$results/bench-smoke/report.md" || true
+  else
+    echo "run.sh: benchmark smoke FAILED (exit $bench_status); last lines of $results/bench-smoke.log:" >&2
+    tail -n 30 "$results/bench-smoke.log" >&2
+    bench_status=1
+  fi
+fi
+
 echo "run.sh: wall time $(( $(date +%s) - started )) s"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
-if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$bench_status" -ne 0 ]; then
   exit 1
 fi
 if [ "$passed" -eq 0 ]; then
