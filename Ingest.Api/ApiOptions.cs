@@ -49,6 +49,9 @@ public sealed class ApiOptions
     /// Default 30 s, inside compose's 45 s <c>stop_grace_period</c> with room for the flush.
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Consumer group whose lag the status page shows (<c>Api:WorkerGroupId</c>). Default <c>ingest-worker</c>.</summary>
+    public string WorkerGroupId { get; set; } = "ingest-worker";
 }
 
 /// <summary>Start-up validation of <see cref="ApiOptions"/>; each message names the key.</summary>
@@ -103,6 +106,11 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (options.ShutdownTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{ApiOptions.Section}:ShutdownTimeout must be positive; got {options.ShutdownTimeout}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.WorkerGroupId))
+        {
+            failures.Add($"{ApiOptions.Section}:WorkerGroupId must not be empty.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -4,6 +4,7 @@ using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Ingest.Api.Sessions;
+using Ingest.Api.Status;
 using Ingest.Api.Telemetry;
 
 namespace Ingest.Api;
@@ -27,6 +28,7 @@ public static class Program
         builder.AddKafkaProducer();
         builder.AddSessionReader();
         builder.AddApiTelemetry();
+        builder.AddPipelineStatus();
 
         var app = builder.Build();
         app.UseApiTelemetry();
@@ -35,6 +37,7 @@ public static class Program
         app.MapPayloadEndpoints();
         app.MapSessionEndpoints();
         app.MapHealthEndpoints();
+        app.MapStatusEndpoints();
         return app;
     }
 }

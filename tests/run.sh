@@ -14,6 +14,12 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
+# The status page is tested in a real headless browser: Debian's Chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "run.sh: installing chromium (Debian package) for the browser tests" >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+fi
+
 if [ -z "${INGEST_TEST_PG:-}" ]; then
   INGEST_TEST_PG="$(bash tests/pg.sh start)"
   export INGEST_TEST_PG

@@ -17,6 +17,7 @@ public sealed class ApiMetrics
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _produceDuration;
     private readonly Counter<long> _disconnects;
+    private long _acceptedTotal;
 
     /// <summary><c>HttpContext.Items</c> key under which an endpoint names why it refused a request.</summary>
     public const string RefusalReasonKey = "ingest.refusal.reason";
@@ -44,8 +45,12 @@ public sealed class ApiMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
     }
 
+    /// <summary>Payloads this API instance accepted since it started (the status page turns it into a rate).</summary>
+    public long AcceptedTotal => Interlocked.Read(ref _acceptedTotal);
+
     public void Accepted(long bytes)
     {
+        Interlocked.Increment(ref _acceptedTotal);
         _payloadsAccepted.Add(1);
         _bytesAccepted.Add(bytes);
     }
