@@ -63,7 +63,7 @@ internal sealed partial class PayloadConsumer
             .SetPartitionsRevokedHandler(OnRevoked)
             .SetPartitionsLostHandler(OnLost)
             .SetErrorHandler(OnError)
-            .SetLogHandler((_, message) => _clientLog.Log(message))
+            .SetLogHandler((_, message) => OnLog(message))
             .SetStatisticsHandler((_, json) => _clientLog.Statistics(config.ClientId ?? "consumer", json))
             .Build();
         consumer.Subscribe(_kafka.Topic);
@@ -199,6 +199,21 @@ internal sealed partial class PayloadConsumer
         {
             _fatal = error; // e.g. fenced static member: this consumer can do nothing more
         }
+    }
+
+    /// <summary>
+    /// On librdkafka's thread: an offset reset because the committed position is no longer on the broker
+    /// (retention deleted it) skips accepted payloads — data loss, counted and logged as an error, never silent.
+    /// </summary>
+    private void OnLog(LogMessage message)
+    {
+        if (message.Facility == "OFFSET" && message.Message.Contains("out of range", StringComparison.OrdinalIgnoreCase))
+        {
+            _telemetry.DataLoss(_kafka.Topic, "offset_out_of_range");
+            message = new LogMessage(message.Name, SyslogLevel.Error, message.Facility, $"DATA LOSS (offset out of range): {message.Message}");
+        }
+
+        _clientLog.Log(message);
     }
 
     private void UpdateAssignment() => _assignment = [.. _lanes.Keys.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition.Value)];

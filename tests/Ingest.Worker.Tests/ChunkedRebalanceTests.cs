@@ -16,17 +16,20 @@ public sealed class ChunkedRebalanceTests
         var leaving = await stack.StartWorkerAsync(ct, Protocol);
         await stack.StartWorkerAsync(ct, Protocol);
 
-        // 6 sessions × 2 payloads × 2 MiB of incompressible bytes in 256 KiB chunks, produced round-robin
-        // and consumed as they come, so no partition's backlog nears the mock's 5 MiB retention.
+        // 6 sessions × 2 payloads × 768 KiB of incompressible bytes in 128 KiB chunks, produced round-robin;
+        // the second round starts once the first is stored, so even if every session hashed to one
+        // partition its backlog (≤ 4.5 MiB) stays under the mock's 5 MiB retention. (With 2 MiB payloads
+        // and no such bound the backlog outran retention during the rebalance, and the worker rightly
+        // reported the lost chunks as data loss.)
         var random = new Random(848);
         var uploads = new List<(string Session, long Seq, byte[] Bytes, List<(Contracts.Envelope.PayloadEnvelope Envelope, byte[] Value)> Chunks)>();
         for (var seq = 0; seq < 2; seq++)
         {
             for (var s = 0; s < 6; s++)
             {
-                var bytes = new byte[(2 * 1024 * 1024) + (s * 1000)];
+                var bytes = new byte[(768 * 1024) + (s * 1000)];
                 random.NextBytes(bytes);
-                uploads.Add(($"chunked-{s}", seq, bytes, Chunks.Split($"chunked-{s}", seq, bytes, 256 * 1024)));
+                uploads.Add(($"chunked-{s}", seq, bytes, Chunks.Split($"chunked-{s}", seq, bytes, 128 * 1024)));
             }
         }
 
@@ -44,9 +47,13 @@ public sealed class ChunkedRebalanceTests
                     await stack.StartWorkerAsync(ct, Protocol);
                 }
             }
+
+            await stack.Database.WaitForCountAsync(current.Count * (batch + 1), ct);
         }
 
-        await stack.Database.WaitForCountAsync(uploads.Count, ct, seconds: 120);
+        await Eventually.UntilAsync(
+            () => stack.Database.CountAsync(ct), n => n == uploads.Count, TimeSpan.FromSeconds(60),
+            n => $"{n} of {uploads.Count} stored; workers:\n{stack.WorkerOutput}", ct);
         var rows = await stack.Database.AllAsync(ct);
         Assert.Equal(uploads.Count, rows.Count);
         foreach (var upload in uploads)

@@ -61,6 +61,9 @@ public sealed class IsolatedStack : IAsyncDisposable
         return new IsolatedStack(mock, postgres, connectionString, partitions);
     }
 
+    /// <summary>The workers' recent output, for failure messages.</summary>
+    public string WorkerOutput => string.Join("\n---\n", _workers.Select(w => w.Output));
+
     /// <summary>Starts a worker process against this stack.</summary>
     public async Task<WorkerProcess> StartWorkerAsync(CancellationToken cancellationToken, params string[] extraArgs)
     {
