@@ -125,6 +125,25 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
             .FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains(scenario.Topic, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_chunked_payload_whose_last_chunk_is_empty_is_stored_intact()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var bytes = new byte[100_000];
+        new Random(3).NextBytes(bytes);
+        var (whole, value) = Chunks.Split("empty-last", 0, bytes, bytes.Length)[0];
+        // The API flushed everything in chunk 0 and then found the body ended: an empty last chunk.
+        await Chunks.ProduceAsync(scenario, (whole with { IsLastChunk = false }, value), ct);
+        await Chunks.ProduceAsync(scenario, (whole with { ChunkIndex = 1 }, Ingest.Contracts.Codec.PayloadCodec.Encode([])), ct);
+        await scenario.Database.WaitForCountAsync(1, ct);
+
+        var row = Assert.Single(await scenario.Database.AllAsync(ct));
+        Assert.Equal(bytes.Length, row.Length);
+        Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, row.PayloadId, ct));
+    }
+
     private static string Header(Confluent.Kafka.ConsumeResult<byte[], byte[]> letter, string name) =>
         letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
 }
