@@ -26,7 +26,8 @@ public static class RedriveCommand
         var bootstrap = new Option<string>("--bootstrap")
         {
             Description = "Kafka bootstrap servers (host:port,…).",
-            DefaultValueFactory = _ => "localhost:9092",
+            // The same variable the worker reads its broker from, so on a worker's host no flag is needed.
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? "localhost:9092",
         };
         var to = new Option<string?>("--to") { Description = "Topic to write to; default: each message's original topic (ingest-dlq-topic header)." };
         var group = new Option<string>("--group")
@@ -49,7 +50,15 @@ public static class RedriveCommand
         }
 
         var root = new RootCommand("Ingest worker tools.") { Create() };
-        return root.Parse(args).Invoke();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad arguments: one line and exit 2, like every other Ingest tool (failures exit 1).
+            Console.Error.WriteLine($"redrive: {parsed.Errors[0].Message}");
+            return 2;
+        }
+
+        return parsed.Invoke();
     }
 
     private static async Task<int> RunAsync(string dlq, string bootstrap, string? to, string group, CancellationToken cancellationToken)
@@ -63,7 +72,7 @@ public static class RedriveCommand
         catch (Exception ex) when (ex is KafkaException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync($"redrive: {ex.Message}");
-            return 2;
+            return 1;
         }
     }
 
