@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Ingest.Testing;
+using Ingest.Testing.Hosting;
 using Npgsql;
 
 namespace Ingest.EndToEnd.Tests;

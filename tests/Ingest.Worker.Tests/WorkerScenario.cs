@@ -62,7 +62,7 @@ public sealed class WorkerScenario : IAsyncDisposable
 
     public async Task<RunningWorker> StartWorkerAsync(CancellationToken cancellationToken, params string[] extraArgs)
     {
-        var worker = await RunningWorker.StartAsync([.. WorkerArgs(), .. extraArgs], cancellationToken);
+        var worker = await RunningWorkerExtensions.StartWorkerAsync([.. WorkerArgs(), .. extraArgs], cancellationToken);
         _workers.Add(worker);
         return worker;
     }

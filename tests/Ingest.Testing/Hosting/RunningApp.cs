@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Ingest.EndToEnd.Tests;
+namespace Ingest.Testing.Hosting;
 
-/// <summary>An API or worker started in-process on a real Kestrel port, as its Program builds it.</summary>
+/// <summary>An API or worker started in-process on a real Kestrel port, as its Program builds it (several per process).</summary>
 public sealed class RunningApp : IAsyncDisposable
 {
     private bool _stopped;
