@@ -1,6 +1,4 @@
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
 using Npgsql;
@@ -13,12 +11,12 @@ namespace Ingest.EndToEnd.Tests;
 /// </summary>
 public sealed class Pipeline : IAsyncDisposable
 {
-    public const string Project = "p1";
-    public const string OtherProject = "p2";
-    public const string IngestReadKey = "p1-ingest-read-key";
-    public const string ReadOnlyKey = "p1-read-only-key";
-    public const string IngestOnlyKey = "p1-ingest-only-key";
-    public const string OtherProjectKey = "p2-ingest-read-key";
+    public const string Project = TestApiKeys.Project;
+    public const string OtherProject = TestApiKeys.OtherProject;
+    public const string IngestReadKey = TestApiKeys.IngestReadKey;
+    public const string ReadOnlyKey = TestApiKeys.ReadOnlyKey;
+    public const string IngestOnlyKey = TestApiKeys.IngestOnlyKey;
+    public const string OtherProjectKey = TestApiKeys.OtherProjectKey;
 
     private readonly KafkaFixture _kafka;
     private readonly List<RunningApp> _workers = [];
@@ -54,7 +52,7 @@ public sealed class Pipeline : IAsyncDisposable
 
     public async Task<RunningApp> StartApiAsync(CancellationToken cancellationToken)
     {
-        _api = await RunningApp.StartAsync(Ingest.Api.Program.Build, [.. CommonArgs(), .. KeyArgs()], cancellationToken);
+        _api = await RunningApp.StartAsync(Ingest.Api.Program.Build, [.. CommonArgs(), .. TestApiKeys.ConfigurationArgs()], cancellationToken);
         return _api;
     }
 
@@ -124,23 +122,5 @@ public sealed class Pipeline : IAsyncDisposable
 
         yield return $"--ConnectionStrings:Ingest={ConnectionString}";
         yield return $"--Ingest:Topic={Topic}";
-    }
-
-    private static IEnumerable<string> KeyArgs()
-    {
-        (string Project, string Key, string Scopes)[] keys =
-        [
-            (Project, IngestReadKey, "ingest,read"),
-            (Project, ReadOnlyKey, "read"),
-            (Project, IngestOnlyKey, "ingest"),
-            (OtherProject, OtherProjectKey, "ingest,read"),
-        ];
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (project, key, scopes) in keys)
-        {
-            var n = index[project] = index.GetValueOrDefault(project, -1) + 1;
-            yield return $"--Ingest:Projects:{project}:Keys:{n}:Sha256={Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))}";
-            yield return $"--Ingest:Projects:{project}:Keys:{n}:Scopes={scopes}";
-        }
     }
 }

@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using Ingest.Testing;
+using Ingest.Testing.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -13,12 +12,12 @@ namespace Ingest.Api.Tests.Hosting;
 /// <summary>The API as <see cref="Program.Build"/> makes it, on a real Kestrel port, with a fixed set of keys.</summary>
 public sealed class ApiHost : IAsyncDisposable
 {
-    public const string Project = "p1";
-    public const string OtherProject = "p2";
-    public const string IngestReadKey = "p1-ingest-read-key";
-    public const string ReadOnlyKey = "p1-read-only-key";
-    public const string IngestOnlyKey = "p1-ingest-only-key";
-    public const string OtherProjectKey = "p2-ingest-read-key";
+    public const string Project = TestApiKeys.Project;
+    public const string OtherProject = TestApiKeys.OtherProject;
+    public const string IngestReadKey = TestApiKeys.IngestReadKey;
+    public const string ReadOnlyKey = TestApiKeys.ReadOnlyKey;
+    public const string IngestOnlyKey = TestApiKeys.IngestOnlyKey;
+    public const string OtherProjectKey = TestApiKeys.OtherProjectKey;
     public const string AllowedOrigin = "https://recorder.p1.example";
     public const string OtherOrigin = "https://recorder.p2.example";
 
@@ -49,7 +48,7 @@ public sealed class ApiHost : IAsyncDisposable
             .. kafkaSettings.Where(s => s.Key != "fetch.wait.max.ms").Select(s => $"--Kafka:{s.Key}={s.Value}"),
             $"--ConnectionStrings:Ingest={connectionString}",
             $"--Ingest:Topic={topic}",
-            .. KeyArgs(),
+            .. TestApiKeys.ConfigurationArgs(),
             $"--Ingest:Projects:{Project}:AllowedOrigins:0={AllowedOrigin}",
             $"--Ingest:Projects:{OtherProject}:AllowedOrigins:0={OtherOrigin}",
             .. extraArgs ?? [],
@@ -83,23 +82,5 @@ public sealed class ApiHost : IAsyncDisposable
         await App.DisposeAsync();
     }
 
-    public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    private static IEnumerable<string> KeyArgs()
-    {
-        (string Project, string Key, string Scopes)[] keys =
-        [
-            (Project, IngestReadKey, "ingest,read"),
-            (Project, ReadOnlyKey, "read"),
-            (Project, IngestOnlyKey, "ingest"),
-            (OtherProject, OtherProjectKey, "ingest,read"),
-        ];
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (project, key, scopes) in keys)
-        {
-            var n = index[project] = index.GetValueOrDefault(project, -1) + 1;
-            yield return $"--Ingest:Projects:{project}:Keys:{n}:Sha256={Sha256Hex(key)}";
-            yield return $"--Ingest:Projects:{project}:Keys:{n}:Scopes={scopes}";
-        }
-    }
+    public static string Sha256Hex(string key) => TestApiKeys.Sha256Hex(key);
 }
