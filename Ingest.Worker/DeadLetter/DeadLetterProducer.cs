@@ -3,10 +3,10 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts;
 using Ingest.Worker.Consuming;
+using Ingest.Worker.Resilience;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 
 namespace Ingest.Worker.DeadLetter;
 
@@ -33,23 +33,17 @@ public sealed class DeadLetterProducer : IDisposable
         _config = kafka.Value.BuildProducerConfig();
         _clientLog = clientLog;
         _logger = logger;
-        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
+        // The payload must reach the DLQ before its offset may be committed: retry until cancelled.
+        _retry = RetryUntilCancelled.Create(
+            timeProvider,
+            new PredicateBuilder().Handle<KafkaException>(),
+            delay: TimeSpan.FromMilliseconds(200),
+            maxDelay: TimeSpan.FromSeconds(15),
+            args =>
             {
-                // The payload must reach the DLQ before its offset may be committed: retry until cancelled.
-                ShouldHandle = new PredicateBuilder().Handle<KafkaException>(),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(15),
-                OnRetry = args =>
-                {
-                    Log.SendRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!.Message);
-                    return default;
-                },
-            })
-            .Build();
+                Log.SendRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!.Message);
+                return default;
+            });
     }
 
     /// <summary>Sends <paramref name="message"/> with the reason it failed and waits for the broker's ack.</summary>

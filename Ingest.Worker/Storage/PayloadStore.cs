@@ -1,7 +1,7 @@
+using Ingest.Worker.Resilience;
 using Npgsql;
 using NpgsqlTypes;
 using Polly;
-using Polly.Retry;
 
 namespace Ingest.Worker.Storage;
 
@@ -43,38 +43,32 @@ public sealed class PayloadStore
     {
         _dataSource = dataSource;
         _logger = logger;
-        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
+        _retry = RetryUntilCancelled.Create(
+            timeProvider,
+            new PredicateBuilder().Handle<Exception>(
+                ex => PostgresErrors.Classify(ex) is StoreErrorKind.Transient or StoreErrorKind.Persistent),
+            delay: TimeSpan.FromMilliseconds(100),
+            // Short enough that a database back after an outage is found within a few seconds.
+            maxDelay: TimeSpan.FromSeconds(5),
+            args =>
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(
-                    ex => PostgresErrors.Classify(ex) is StoreErrorKind.Transient or StoreErrorKind.Persistent),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(100),
-                // Short enough that a database back after an outage is found within a few seconds.
-                MaxDelay = TimeSpan.FromSeconds(5),
-                OnRetry = args =>
+                if (args.Context.Properties.TryGetValue(OnStall, out var onStall))
                 {
-                    if (args.Context.Properties.TryGetValue(OnStall, out var onStall))
-                    {
-                        onStall();
-                    }
+                    onStall();
+                }
 
-                    var ex = args.Outcome.Exception!;
-                    if (PostgresErrors.Classify(ex) == StoreErrorKind.Transient)
-                    {
-                        Log.WriteRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, ex.Message);
-                    }
-                    else
-                    {
-                        Log.WriteRetryPersistent(_logger, args.AttemptNumber + 1, args.RetryDelay, ex);
-                    }
+                var ex = args.Outcome.Exception!;
+                if (PostgresErrors.Classify(ex) == StoreErrorKind.Transient)
+                {
+                    Log.WriteRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, ex.Message);
+                }
+                else
+                {
+                    Log.WriteRetryPersistent(_logger, args.AttemptNumber + 1, args.RetryDelay, ex);
+                }
 
-                    return default;
-                },
-            })
-            .Build();
+                return default;
+            });
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
+using Ingest.Worker.Resilience;
 using Npgsql;
 using Polly;
-using Polly.Retry;
 
 namespace Ingest.Worker.Storage;
 
@@ -11,23 +11,17 @@ public static class SchemaStartup
     public static async Task ApplyWithRetryAsync(
         NpgsqlDataSource dataSource, ILogger logger, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
+        // In a compose stack the worker often starts before Postgres accepts connections.
+        var pipeline = RetryUntilCancelled.Create(
+            timeProvider,
+            new PredicateBuilder().Handle<NpgsqlException>().Handle<TimeoutException>(),
+            delay: TimeSpan.FromMilliseconds(250),
+            maxDelay: TimeSpan.FromSeconds(10),
+            args =>
             {
-                // In a compose stack the worker often starts before Postgres accepts connections.
-                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>().Handle<TimeoutException>(),
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(250),
-                MaxDelay = TimeSpan.FromSeconds(10),
-                OnRetry = args =>
-                {
-                    Log.MigrationRetry(logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!.Message);
-                    return default;
-                },
-            })
-            .Build();
+                Log.MigrationRetry(logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!.Message);
+                return default;
+            });
         var applied = await pipeline.ExecuteAsync(
             async token => await SchemaMigrator.ApplyAsync(dataSource, logger, token), cancellationToken);
         Log.SchemaReady(logger, applied);
