@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Ingest.Testing;
 
 namespace Ingest.Benchmarks;
 
 /// <summary>
 /// The benchmark harness: every scenario beside its baseline, measured in the same run on the same
-/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency]</c>.
+/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency,memory,failover]</c>.
 /// </summary>
 public static class Program
 {
@@ -28,6 +29,7 @@ public static class Program
 
         var measurements = new List<Measurement>();
         var latencies = new List<LatencyMeasurement>();
+        var absolutes = new List<AbsoluteMeasurement>();
         if (options.Runs("api"))
         {
             measurements.AddRange(await ApiScenario.RunAsync(stack, options, log, ct));
@@ -50,8 +52,18 @@ public static class Program
             measurements.Add(rate);
         }
 
+        if (options.Runs("memory"))
+        {
+            absolutes.AddRange(await MemoryScenario.RunAsync(stack, options, log, ct));
+        }
+
+        if (options.Runs("failover") && !options.Smoke)
+        {
+            absolutes.AddRange(await FailoverScenario.RunAsync(log, ct));
+        }
+
         var command = "bash tests/bench.sh " + string.Join(' ', args);
-        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, ct);
+        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, ct);
         await log.WriteLineAsync($"ingest-bench: report in {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
     }

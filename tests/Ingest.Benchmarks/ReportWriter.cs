@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Ingest.Testing;
 
 namespace Ingest.Benchmarks;
 
@@ -10,7 +11,7 @@ public static class ReportWriter
 {
     public static async Task WriteAsync(
         string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
-        IReadOnlyList<LatencyMeasurement> latencies, CancellationToken cancellationToken)
+        IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
@@ -20,14 +21,17 @@ public static class ReportWriter
             command,
             measurements = measurements.Select(m => new { m.Scenario, m.Unit, m.Value, m.Baseline, m.BaselineName, m.Ratio, m.Target, m.MeetsTarget, m.Detail }),
             latencies,
+            absolutes = absolutes.Select(a => new { a.Scenario, a.Value, a.Unit, a.Limit, a.WithinLimit, a.Detail }),
         }, new JsonSerializerOptions { WriteIndented = true });
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "latency.svg"), LatencyChart(latencies), cancellationToken);
     }
 
-    private static string Markdown(string machine, string command, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyMeasurement> latencies)
+    private static string Markdown(
+        string machine, string command, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyMeasurement> latencies,
+        IReadOnlyList<AbsoluteMeasurement> absolutes)
     {
         var md = new StringBuilder();
         md.AppendLine("# Ingest benchmark report").AppendLine();
@@ -47,6 +51,16 @@ public static class ReportWriter
         foreach (var l in latencies)
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {l.Scenario} | {l.P50:0.0} | {l.P99:0.0} | {l.P999:0.0} | {l.Samples} | {l.Detail} |");
+        }
+
+        if (absolutes.Count > 0)
+        {
+            md.AppendLine().AppendLine("| measurement | value | limit | detail |").AppendLine("|---|---|---|---|");
+            foreach (var a in absolutes)
+            {
+                var limit = a.Limit is { } l ? string.Create(CultureInfo.InvariantCulture, $"≤ {l:0.###} {a.Unit} {(a.WithinLimit == true ? "met" : "missed")}") : "—";
+                md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Scenario} | {a.Value:0.0} {a.Unit} | {limit} | {a.Detail} |");
+            }
         }
 
         md.AppendLine().AppendLine("![throughput vs baseline](throughput.svg)").AppendLine().AppendLine("![latency](latency.svg)");

@@ -45,21 +45,28 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsync
 
     public async Task<WebApplication> StartApiAsync(string topic, string database, CancellationToken cancellationToken)
     {
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
-        var app = Ingest.Api.Program.Build(
-        [
-            .. Common(topic, database), $"--Ingest:Projects:bench:Keys:0:Sha256={hash}", "--Ingest:Projects:bench:Keys:0:Scopes=ingest,read",
-        ]);
+        var app = Ingest.Api.Program.Build(["--urls=http://127.0.0.1:0", .. ApiArguments(topic, database)]);
         await app.StartAsync(cancellationToken);
         return app;
     }
 
+    /// <summary>The API's configuration for this broker, database and <see cref="Key"/> (without <c>--urls</c>).</summary>
+    public IEnumerable<string> ApiArguments(string topic, string database)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
+        return [.. Common(topic, database), $"--Ingest:Projects:bench:Keys:0:Sha256={hash}", "--Ingest:Projects:bench:Keys:0:Scopes=ingest,read"];
+    }
+
     public async Task<WebApplication> StartWorkerAsync(string topic, string database, CancellationToken cancellationToken)
     {
-        var app = Ingest.Worker.Program.Build([.. Common(topic, database), $"--Worker:GroupId=bench-{Guid.NewGuid():N}"]);
+        var app = Ingest.Worker.Program.Build(["--urls=http://127.0.0.1:0", .. WorkerArguments(topic, database)]);
         await app.StartAsync(cancellationToken);
         return app;
     }
+
+    /// <summary>A worker's configuration for this broker and database, in a group of its own (without <c>--urls</c>).</summary>
+    public IEnumerable<string> WorkerArguments(string topic, string database) =>
+        [.. Common(topic, database), $"--Worker:GroupId=bench-{Guid.NewGuid():N}"];
 
     public static Uri Address(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
@@ -72,7 +79,6 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsync
 
     private IEnumerable<string> Common(string topic, string database)
     {
-        yield return "--urls=http://127.0.0.1:0";
         yield return "--Logging:LogLevel:Default=Warning";
         yield return $"--Kafka:BootstrapServers={kafka.BootstrapServers}";
         foreach (var (key, value) in kafka.ClientSettings)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Ingest.Testing;
 
 namespace Ingest.Worker.Tests;
 
@@ -41,6 +42,11 @@ public sealed class PostgresOutageTests
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"outage {outage.Elapsed.TotalSeconds:0.0} s; all 5000 stored {recovery.Elapsed.TotalSeconds:0.0} s after the restart; " +
             $"peak worker RSS {peakDuringOutage / 1048576} MiB during the outage, {peak / 1048576} MiB overall");
+        MeasurementLog.Record(new(
+            "worker peak RSS, 20 s Postgres outage under 5,000 payloads", peak / 1048576.0, "MiB", RssBound / 1048576.0,
+            $"{peakDuringOutage / 1048576} MiB during the outage; all stored {recovery.Elapsed.TotalSeconds:0.0} s after the restart"));
+        MeasurementLog.Record(new(
+            "Postgres outage: restart → all 5,000 stored", recovery.Elapsed.TotalSeconds, "s", null, "worker paused, backed off, resumed"));
 
         await stack.AssertStoredInOrderAsync(sessions, ct);
         Assert.False(worker.HasExited, worker.Output);
