@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Tests.Hosting;
@@ -79,5 +81,25 @@ public sealed class StartupTests
 
         Assert.Contains("Api:ChunkBytes", error.Message, StringComparison.Ordinal);
         Assert.Contains("Kafka:message.max.bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("--Logging:LogLevel:Microsoft.AspNetCore=Information", true)]
+    public async Task Per_request_framework_logs_are_off_unless_configured(string? setting, bool expected)
+    {
+        string[] args =
+        [
+            "--Kafka:BootstrapServers=127.0.0.1:1",
+            $"--ConnectionStrings:Ingest={Http.UnusedDatabase}",
+            $"--Ingest:Projects:p1:Keys:0:Sha256={Hash}",
+            "--Ingest:Projects:p1:Keys:0:Scopes=ingest",
+            .. setting is null ? Array.Empty<string>() : [setting],
+        ];
+        await using var app = Program.Build(args);
+        var hosting = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+
+        Assert.Equal(expected, hosting.IsEnabled(LogLevel.Information));
+        Assert.True(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Ingest.Api").IsEnabled(LogLevel.Information));
     }
 }
