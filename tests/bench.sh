@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark harness: each scenario beside its baseline, measured in the same run.
-#   bash tests/bench.sh                 # full run (several minutes), report under results/<timestamp>/
+#   bash tests/bench.sh                 # full run (several minutes), report under tests/.state/bench/<timestamp>/
 #   bash tests/bench.sh --smoke         # seconds, proves the harness works (CI runs this)
 #   bash tests/bench.sh --out DIR --only api,producer,worker,latency,memory,failover
 # Kafka__BootstrapServers=host:port measures against a real broker instead of the embedded one;

@@ -18,7 +18,7 @@ public sealed record BenchOptions(bool Smoke, string OutputDirectory, IReadOnlyS
         options = null;
         error = null;
         var smoke = false;
-        var output = Path.Combine("results", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var output = Path.Combine("tests", ".state", "bench", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         var only = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
