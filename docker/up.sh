@@ -101,7 +101,7 @@ else
 fi
 
 for (( n=1; n<=workers; n++ )); do
-  port=$((8080 + n))
+  port=$((http_port + n)) # 8081, 8082, … by default; follows INGEST_HTTP_PORT so two stacks can run side by side
   dotnet Ingest.Worker/bin/Release/net10.0/Ingest.Worker.dll --urls "http://127.0.0.1:${port}" \
     "${extra_kafka[@]}" >"$state/logs/worker-$n.log" 2>&1 &
   pids+=("$!")
