@@ -24,7 +24,17 @@ public static partial class Wrk
         end
         """;
 
-    public sealed record Result(double RequestsPerSecond, double BytesPerSecond, long Requests, long Errors, double P50Ms, double P99Ms);
+    /// <summary>One wrk run: good (202) requests per second and bytes per second, latency, and where the CPU went.</summary>
+    /// <param name="RequestsPerSecond">202 answers per second.</param>
+    /// <param name="BytesPerSecond">Payload bytes of the 202 answers per second.</param>
+    /// <param name="Requests">Requests sent.</param>
+    /// <param name="Errors">Non-202 answers and socket errors.</param>
+    /// <param name="P50Ms">Median latency, ms.</param>
+    /// <param name="P99Ms">99th percentile latency, ms.</param>
+    /// <param name="ServerCores">CPU of this process (server under test, and the embedded broker when it runs here) in cores.</param>
+    /// <param name="MachineCores">CPU busy on the whole machine in cores (server, broker, wrk, anything else).</param>
+    public sealed record Result(
+        double RequestsPerSecond, double BytesPerSecond, long Requests, long Errors, double P50Ms, double P99Ms, double ServerCores, double MachineCores);
 
     public static async Task<Result> RunAsync(
         Uri server, string bodyFile, string key, int connections, TimeSpan duration, CancellationToken cancellationToken)
@@ -38,9 +48,17 @@ public static partial class Wrk
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        var self = Process.GetCurrentProcess();
+        var serverBefore = self.TotalProcessorTime;
+        var machineBefore = MachineBusy();
+        var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wrk");
         var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
+        var wall = clock.Elapsed.TotalSeconds;
+        self.Refresh();
+        var serverCores = (self.TotalProcessorTime - serverBefore).TotalSeconds / wall;
+        var machineCores = (MachineBusy() - machineBefore).TotalSeconds / wall;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"wrk failed: {await process.StandardError.ReadToEndAsync(cancellationToken)}{output}");
@@ -52,7 +70,15 @@ public static partial class Wrk
         var rps = double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         var bodyBytes = new FileInfo(bodyFile).Length;
         var good = requests == 0 ? 0 : rps * (requests - errors) / requests;
-        return new Result(good, good * bodyBytes, requests, errors, Percentile(output, "50%"), Percentile(output, "99%"));
+        return new Result(good, good * bodyBytes, requests, errors, Percentile(output, "50%"), Percentile(output, "99%"), serverCores, machineCores);
+    }
+
+    /// <summary>Busy CPU time of the whole machine so far (user, nice, system, irq, softirq, steal from /proc/stat).</summary>
+    private static TimeSpan MachineBusy()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var ticks = new[] { 1, 2, 3, 6, 7, 8 }.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
     }
 
     private static double Percentile(string output, string label)
