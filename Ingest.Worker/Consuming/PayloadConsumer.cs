@@ -105,6 +105,7 @@ internal sealed partial class PayloadConsumer
             }
 
             _lanes.Clear();
+            UpdateAssignment(); // Run may go on with a new consumer
             throw;
         }
 
