@@ -77,4 +77,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2125, Level = LogLevel.Warning, Message = "Paused {Topic}/{Partition}: the database is unavailable; nothing new is fetched or committed until it is back")]
     public static partial void PausedForDatabase(ILogger logger, string topic, int partition);
+
+    [LoggerMessage(EventId = 2126, Level = LogLevel.Warning,
+        Message = "The broker refuses group.instance.id {InstanceId}: its previous instance has not left and its session has not expired yet (a crash); joining again in {Retry}")]
+    public static partial void InstanceIdUnreleased(ILogger logger, string instanceId, TimeSpan retry);
 }

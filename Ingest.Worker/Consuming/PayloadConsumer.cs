@@ -18,6 +18,12 @@ internal sealed partial class PayloadConsumer
     // While a partition is paused, its lane frees room at database speed: look again soon.
     private static readonly TimeSpan PausedPollTimeout = TimeSpan.FromMilliseconds(5);
 
+    // A KIP-848 broker refuses a static member (group.instance.id) restarted after a crash with
+    // UNRELEASED_INSTANCE_ID until the crashed instance's session expires (it never sent its leave), and
+    // librdkafka makes that fatal to the consumer. Waiting with a new consumer rejoins as soon as the broker
+    // lets go; exiting instead would crash-loop under an orchestrator for the whole session timeout and more.
+    private static readonly TimeSpan UnreleasedInstanceRetry = TimeSpan.FromSeconds(1);
+
     private readonly Dictionary<TopicPartition, PartitionLane> _lanes = [];
     private readonly WorkerOptions _options;
     private readonly KafkaOptions _kafka;
@@ -57,6 +63,24 @@ internal sealed partial class PayloadConsumer
     /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled, then drains, commits and leaves the group.</summary>
     public void Run(CancellationToken stoppingToken)
     {
+        while (true)
+        {
+            try
+            {
+                RunConsumer(stoppingToken);
+                return;
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.UnreleasedInstanceId && !stoppingToken.IsCancellationRequested)
+            {
+                Log.InstanceIdUnreleased(_logger, _kafka.Settings.GetValueOrDefault("group.instance.id") ?? "", UnreleasedInstanceRetry);
+                _fatal = null;
+                stoppingToken.WaitHandle.WaitOne(UnreleasedInstanceRetry);
+            }
+        }
+    }
+
+    private void RunConsumer(CancellationToken stoppingToken)
+    {
         var config = _kafka.BuildConsumerConfig(_options.GroupId);
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler(OnAssigned)
@@ -81,6 +105,7 @@ internal sealed partial class PayloadConsumer
             }
 
             _lanes.Clear();
+            UpdateAssignment(); // Run may go on with a new consumer
             throw;
         }
 

@@ -1,77 +1,168 @@
+using System.Diagnostics;
+using System.IO.Hashing;
+using System.Text;
+using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using Ingest.Contracts.Chunking;
+using Ingest.Contracts.Codec;
+using Ingest.Contracts.Envelope;
+using Ingest.Contracts.Identity;
+using Ingest.LoadGen;
+using Npgsql;
 
 namespace Ingest.Worker.Tests;
 
-/// <summary>Chunked payloads interleaved across sessions keep reassembling while their partitions move between workers.</summary>
+/// <summary>
+/// 50 MiB chunked payloads interleaved across sessions keep reassembling while their partitions move between
+/// workers (one added, one SIGKILLed, one stopped gracefully), with each partition's backlog kept under the
+/// mock cluster's 5 MiB retention by a producer paced on the committed offsets.
+/// </summary>
 [Collection(OutageCollection.Name)]
 public sealed class ChunkedRebalanceTests
 {
+    private const int Partitions = 4;
+    private const int PayloadBytes = 50 * 1024 * 1024;
+    // Produced but uncommitted bytes per partition: under the mock's 5 MiB with room for message-set overhead.
+    private const long WindowBytes = 3 * 1024 * 1024;
+    private const string Protocol = "--Kafka:group.protocol=consumer";
+
     [Fact]
-    public async Task Chunked_payloads_interleaved_across_sessions_are_stored_intact_across_a_rebalance()
+    public async Task Chunked_50_MiB_payloads_interleaved_across_sessions_are_stored_intact_while_workers_join_crash_and_leave()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var stack = await IsolatedStack.CreateAsync(partitions: 4, ct);
+        var clock = Stopwatch.StartNew();
+        // Six sessions over four partitions: two partitions carry two sessions each, their chunks interleaved.
+        var generating = Task.Run(async () =>
+        {
+            var made = new List<Upload>();
+            foreach (var target in SessionsOnPartitions(0, 0, 1, 1, 2, 3))
+            {
+                made.Add(await MakeUploadAsync(target)); // one at a time: 50 MiB decoded each
+            }
+
+            return made;
+        }, ct);
+        await using var stack = await IsolatedStack.CreateAsync(Partitions, ct);
         stack.Mock.SetGroupConsumerHeartbeatInterval(500);
-        const string Protocol = "--Kafka:group.protocol=consumer";
+        stack.Mock.SetGroupConsumerSessionTimeout(6000);
+        var crashing = await stack.StartWorkerAsync(ct, Protocol);
         var leaving = await stack.StartWorkerAsync(ct, Protocol);
-        await stack.StartWorkerAsync(ct, Protocol);
+        var uploads = await generating;
+        var ready = clock.Elapsed;
 
-        // 6 sessions × 2 payloads × 768 KiB of incompressible bytes in 128 KiB chunks, produced round-robin;
-        // the second round starts once the first is stored, so even if every session hashed to one
-        // partition its backlog (≤ 4.5 MiB) stays under the mock's 5 MiB retention. (With 2 MiB payloads
-        // and no such bound the backlog outran retention during the rebalance, and the worker rightly
-        // reported the lost chunks as data loss.)
-        var random = new Random(848);
-        var uploads = new List<(string Session, long Seq, byte[] Bytes, List<(Contracts.Envelope.PayloadEnvelope Envelope, byte[] Value)> Chunks)>();
-        for (var seq = 0; seq < 2; seq++)
-        {
-            for (var s = 0; s < 6; s++)
-            {
-                var bytes = new byte[(768 * 1024) + (s * 1000)];
-                random.NextBytes(bytes);
-                uploads.Add(($"chunked-{s}", seq, bytes, Chunks.Split($"chunked-{s}", seq, bytes, 128 * 1024)));
-            }
-        }
+        using var backlog = new PartitionBacklog(stack, WindowBytes);
+        string Diagnostics() => $"workers:\n{stack.WorkerOutput}";
+        var producing = uploads.GroupBy(u => u.Partition)
+            .Select(p => Task.Run(() => ProducePartitionAsync(stack, backlog, [.. p], Diagnostics, ct), ct))
+            .ToList();
 
-        var rounds = uploads.Max(u => u.Chunks.Count);
-        for (var batch = 0; batch < 2; batch++)
-        {
-            var current = uploads.Where(u => u.Seq == batch).ToList();
-            for (var i = 0; i < rounds; i++)
-            {
-                await Task.WhenAll(current.Where(u => i < u.Chunks.Count).Select(u => ProduceAsync(stack, u.Chunks[i], ct)));
-                if (batch == 0 && i == rounds / 2)
-                {
-                    // Mid-upload: one worker leaves and another joins, so partitions move twice.
-                    Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
-                    await stack.StartWorkerAsync(ct, Protocol);
-                }
-            }
+        // Partitions move mid-upload, at points set by committed progress (not by time): 2 → 3 → 2 → 1 workers.
+        var total = uploads.Sum(u => u.Chunks.Sum(c => (long)c.Value.Length));
+        await backlog.WaitForCommittedAsync(total / 4, Diagnostics, ct);
+        var joining = await stack.StartWorkerAsync(ct, Protocol);
+        var committedAtJoin = await Eventually.UntilAsync(
+            () => (Moved: Regex.IsMatch(joining.Output, @"Assigned partitions \[\d"), Committed: backlog.CommittedBytes),
+            p => p.Moved, TimeSpan.FromSeconds(30), _ => $"The added worker got no partition.\n{Diagnostics()}", ct);
+        Assert.True(committedAtJoin.Committed < total, "The added worker got its partitions only after everything was stored.");
+        await backlog.WaitForCommittedAsync(total / 2, Diagnostics, ct);
+        await crashing.KillAsync(); // no drain, no commit: its partitions wait for the session timeout, then redeliver
+        await backlog.WaitForCommittedAsync(3 * total / 4, Diagnostics, ct);
+        Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
+        await Task.WhenAll(producing);
+        await backlog.WaitForCommittedAsync(total, Diagnostics, ct);
+        var streamed = clock.Elapsed - ready;
 
-            await stack.Database.WaitForCountAsync(current.Count * (batch + 1), ct);
-        }
-
-        await Eventually.UntilAsync(
-            () => stack.Database.CountAsync(ct), n => n == uploads.Count, TimeSpan.FromSeconds(60),
-            n => $"{n} of {uploads.Count} stored; workers:\n{stack.WorkerOutput}", ct);
         var rows = await stack.Database.AllAsync(ct);
         Assert.Equal(uploads.Count, rows.Count);
         foreach (var upload in uploads)
         {
-            var row = Assert.Single(rows, r => r.SessionId == upload.Session && r.Seq == upload.Seq);
-            Assert.Equal(upload.Bytes.Length, row.Length);
-            Assert.Equal(upload.Bytes, await Chunks.ReassembleAsync(stack.ConnectionString, row.PayloadId, ct));
+            var row = Assert.Single(rows, r => r.SessionId == upload.Session);
+            Assert.Equal(upload.Partition, row.Partition);
+            Assert.Equal(PayloadBytes, row.Length);
+            Assert.Equal(unchecked((long)upload.Checksum), row.Checksum);
+            var (length, checksum) = await ReassembleAsync(stack.ConnectionString, row.PayloadId, ct);
+            Assert.Equal(PayloadBytes, length);
+            Assert.Equal(upload.Checksum, checksum);
         }
 
         Assert.Equal(0, await Chunks.ScalarAsync(stack.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.InRange(backlog.PeakBacklogBytes, 1, WindowBytes);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{uploads.Count} × {PayloadBytes >> 20} MiB ({total >> 20} MiB as LZ4 chunks) over {Partitions} partitions: " +
+            $"generated and stack up in {ready.TotalSeconds:0.0} s, streamed through 2→3→2→1 workers in {streamed.TotalSeconds:0.0} s, " +
+            $"whole test {clock.Elapsed.TotalSeconds:0.0} s; peak uncommitted backlog on a partition {backlog.PeakBacklogBytes / 1024} KiB");
     }
 
-    private static Task<DeliveryResult<byte[], byte[]>> ProduceAsync(
-        IsolatedStack stack, (Contracts.Envelope.PayloadEnvelope Envelope, byte[] Value) chunk, CancellationToken ct) =>
-        stack.Producer.ProduceAsync(IsolatedStack.Topic, new Message<byte[], byte[]>
+    private sealed record Upload(string Session, int Partition, ulong Checksum, List<(PayloadEnvelope Envelope, byte[] Value)> Chunks);
+
+    /// <summary>One session id per requested partition (repeat a partition to put several sessions on it).</summary>
+    private static IEnumerable<(string Session, int Partition)> SessionsOnPartitions(params int[] partitions)
+    {
+        var taken = new HashSet<string>();
+        foreach (var partition in partitions)
         {
-            Key = chunk.Envelope.Key,
-            Value = chunk.Value,
-            Headers = chunk.Envelope.WriteTo(new Headers()),
-        }, ct);
+            var session = Enumerable.Range(0, 1000).Select(n => $"big-{n}")
+                .First(s => !taken.Contains(s) && SessionKey.PartitionFor(SessionKey.For(WorkerScenario.Project, s), Partitions) == partition);
+            taken.Add(session);
+            yield return (session, partition);
+        }
+    }
+
+    /// <summary>Recording-like JSON (LZ4 ratio ~3, as the API sees real recordings) cut into 256 KiB chunks as the API cuts them.</summary>
+    private static async Task<Upload> MakeUploadAsync((string Session, int Partition) target)
+    {
+        using var body = new MemoryStream(PayloadBytes);
+        var seed = SessionKey.Murmur2(Encoding.UTF8.GetBytes(target.Session));
+        var checksum = await RecordingContent.WriteAsync(seed, PayloadBytes, body, CancellationToken.None);
+        var bytes = body.GetBuffer();
+        Assert.Equal(PayloadBytes, bytes.Length);
+        var chunks = Chunks.Split(target.Session, 0, bytes, PayloadChunking.DefaultChunkBytes);
+        Assert.Equal(checksum, chunks[^1].Envelope.Checksum);
+        return new Upload(target.Session, target.Partition, checksum, chunks);
+    }
+
+    /// <summary>Produces one partition's uploads, their chunks interleaved, each only when the partition's window has room.</summary>
+    private static async Task ProducePartitionAsync(
+        IsolatedStack stack, PartitionBacklog backlog, List<Upload> uploads, Func<string> diagnostics, CancellationToken ct)
+    {
+        for (var i = 0; i < uploads.Max(u => u.Chunks.Count); i++)
+        {
+            foreach (var (envelope, value) in uploads.Where(u => i < u.Chunks.Count).Select(u => u.Chunks[i]))
+            {
+                var partition = uploads[0].Partition;
+                await backlog.WaitForRoomAsync(partition, value.Length, diagnostics, ct);
+                var delivery = await stack.Producer.ProduceAsync(IsolatedStack.Topic, new Message<byte[], byte[]>
+                {
+                    Key = envelope.Key,
+                    Value = value,
+                    Headers = envelope.WriteTo(new Headers()),
+                }, ct);
+                Assert.Equal(partition, delivery.Partition.Value);
+                backlog.Produced(partition, delivery.Offset.Value, value.Length);
+            }
+        }
+    }
+
+    /// <summary>Length and XxHash3 of a stored chunked payload, decoded from its staged chunks in order (streamed).</summary>
+    private static async Task<(long Length, ulong Checksum)> ReassembleAsync(string connectionString, Guid payloadId, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            "SELECT body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index", connection)
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = payloadId } },
+        };
+        var hash = new XxHash3();
+        long length = 0;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var decoded = PayloadCodec.Decode((byte[])reader[0]);
+            hash.Append(decoded);
+            length += decoded.Length;
+        }
+
+        return (length, hash.GetCurrentHashAsUInt64());
+    }
 }

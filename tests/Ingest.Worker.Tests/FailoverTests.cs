@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Confluent.Kafka;
 using Ingest.Testing;
+using Ingest.Testing.MockKafka;
 using Npgsql;
 
 namespace Ingest.Worker.Tests;
@@ -28,10 +30,11 @@ public sealed class FailoverTests
         var ct = TestContext.Current.CancellationToken;
         await using var stack = await CreateStackAsync(ct);
         var args = $"--Kafka:group.protocol={protocol}";
-        await stack.StartWorkerAsync(ct, args);
+        var staying = await stack.StartWorkerAsync(ct, args);
         var leaving = await stack.StartWorkerAsync(ct, args);
         await using var load = new ContinuousLoad(stack, Sessions);
         await WaitForProgressAsync(stack, 400, ct);
+        var before = await RedeliveriesAsync(staying);
 
         var stop = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -39,10 +42,11 @@ public sealed class FailoverTests
         var exited = clock.Elapsed;
         await WaitForAllPartitionsAsync(stack, stop.AddSeconds(0.5), ct);
         var pause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, stop, DateTimeOffset.UtcNow, ct);
+        var redeliveries = await RedeliveriesAsync(staying) - before;
 
         await FinishAsync(stack, load, ct);
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"{protocol}: graceful stop exited in {exited.TotalMilliseconds:0} ms; longest partition pause {pause.TotalMilliseconds:0} ms");
+            $"{protocol}: graceful stop exited in {exited.TotalMilliseconds:0} ms; longest partition pause {pause.TotalMilliseconds:0} ms, {redeliveries} redeliveries");
         Assert.True(pause < TimeSpan.FromSeconds(protocol == "consumer" ? 3 : 12), $"pause {pause}");
     }
 
@@ -77,15 +81,49 @@ public sealed class FailoverTests
         var killPause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, kill, DateTimeOffset.UtcNow, ct);
         var killRedeliveries = await RedeliveriesAsync(first, staticMember) - beforeKill;
 
-        // Back to one replica.
+        // Back to one replica. A static member's graceful stop keeps its partitions for its return (KIP-848 leave
+        // with epoch -2; classic members send no LeaveGroup at all, KIP-345) until the session timeout.
+        var stop = DateTimeOffset.UtcNow;
         Assert.Equal(0, await staticMember.TerminateAsync(TimeSpan.FromSeconds(60)));
         await WaitForAllPartitionsAsync(stack, DateTimeOffset.UtcNow.AddSeconds(0.5), ct);
+        var staticStopPause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, stop, DateTimeOffset.UtcNow, ct);
 
         await FinishAsync(stack, load, ct);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"SIGKILL + restart with the same group.instance.id: longest partition pause {restartPause.TotalMilliseconds:0} ms, " +
-            $"{restartRedeliveries} redeliveries; SIGKILL without restart: {killPause.TotalMilliseconds:0} ms, {killRedeliveries} redeliveries");
+            $"{restartRedeliveries} redeliveries; SIGKILL without restart: {killPause.TotalMilliseconds:0} ms, {killRedeliveries} redeliveries; " +
+            $"graceful stop of the static member: {staticStopPause.TotalMilliseconds:0} ms");
         Assert.True(killPause < TimeSpan.FromSeconds(6 + 1 + 1), $"kill pause {killPause}");
+    }
+
+    [Fact]
+    public async Task A_restarted_static_member_refused_as_unreleased_joins_again_instead_of_exiting()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var stack = await CreateStackAsync(ct);
+        // A real KIP-848 broker answers a static member restarted while its crashed instance's session lasts with
+        // UNRELEASED_INSTANCE_ID, which librdkafka makes fatal; the mock answers UNKNOWN_MEMBER_ID instead
+        // (rdkafka_mock_cgrp.c), so the broker's answer is injected here, three times in a row.
+        stack.Mock.PushRequestErrors(
+            KafkaApiKey.ConsumerGroupHeartbeat, ErrorCode.UnreleasedInstanceId, ErrorCode.UnreleasedInstanceId, ErrorCode.UnreleasedInstanceId);
+        var worker = await stack.StartWorkerAsync(ct, "--Kafka:group.protocol=consumer", "--Kafka:group.instance.id=worker-1");
+        var produced = new Dictionary<string, int>();
+        for (var s = 0; s < Sessions; s++)
+        {
+            for (var seq = 0; seq < 5; seq++)
+            {
+                await stack.ProduceAsync($"static-{s}", seq, [(byte)s, (byte)seq], ct);
+            }
+
+            produced[$"static-{s}"] = 5;
+        }
+
+        await Eventually.UntilAsync(
+            () => stack.Database.CountAsync(ct), n => n == Sessions * 5 || worker.HasExited, TimeSpan.FromSeconds(60),
+            n => $"{n} stored; worker:\n{worker.Output}", ct);
+        Assert.False(worker.HasExited, $"The worker exited:\n{worker.Output}");
+        Assert.Contains("refuses group.instance.id worker-1", worker.Output, StringComparison.Ordinal);
+        await stack.AssertStoredInOrderAsync(produced, ct);
     }
 
     private static async Task<IsolatedStack> CreateStackAsync(CancellationToken ct)

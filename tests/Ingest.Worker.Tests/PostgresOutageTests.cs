@@ -19,6 +19,11 @@ public sealed class PostgresOutageTests
         var sessions = Enumerable.Range(0, 20).ToDictionary(s => $"session-{s}", _ => 250);
         await ProduceAsync(stack, sessions.Keys, 0..10, ct);
         await stack.Database.WaitForCountAsync(200, ct);
+        // Offsets are committed on the worker's next interval after the rows: read them once they have caught up,
+        // or a commit of rows stored before the stop would look like a commit during the outage.
+        await Eventually.UntilAsync(
+            () => stack.CommittedOffsets(), c => c.Sum(o => Math.Max(0, o)) == 200, TimeSpan.FromSeconds(30),
+            c => $"committed [{string.Join(",", c)}] of 200", ct);
 
         await stack.Postgres.StopAsync(ct);
         var outage = Stopwatch.StartNew();
