@@ -47,6 +47,10 @@ public sealed class FailoverTests
         await FinishAsync(stack, load, ct);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{protocol}: graceful stop exited in {exited.TotalMilliseconds:0} ms; longest partition pause {pause.TotalMilliseconds:0} ms, {redeliveries} redeliveries");
+        MeasurementLog.Record(new(
+            $"failover: graceful stop → partitions processed elsewhere ({protocol})", pause.TotalSeconds, "s", 1,
+            $"{redeliveries} redeliveries; the stopping worker exited in {exited.TotalMilliseconds:0} ms" +
+            (protocol == "classic" ? "; the mock waits session − 1 s before it assigns (rdkafka_mock_cgrp.c), a real broker does not" : "")));
         Assert.True(pause < TimeSpan.FromSeconds(protocol == "consumer" ? 3 : 12), $"pause {pause}");
     }
 
@@ -93,6 +97,14 @@ public sealed class FailoverTests
             $"SIGKILL + restart with the same group.instance.id: longest partition pause {restartPause.TotalMilliseconds:0} ms, " +
             $"{restartRedeliveries} redeliveries; SIGKILL without restart: {killPause.TotalMilliseconds:0} ms, {killRedeliveries} redeliveries; " +
             $"graceful stop of the static member: {staticStopPause.TotalMilliseconds:0} ms");
+        MeasurementLog.Record(new(
+            "failover: SIGKILL + restart, same group.instance.id (consumer)", restartPause.TotalSeconds, "s", 2,
+            $"{restartRedeliveries} redeliveries; KIP-848 refuses the instance id until the old session (6 s) expires, on the mock and on Kafka"));
+        MeasurementLog.Record(new(
+            "failover: SIGKILL, no restart (consumer, session 6 s)", killPause.TotalSeconds, "s", 6 + 1, $"{killRedeliveries} redeliveries"));
+        MeasurementLog.Record(new(
+            "failover: graceful stop of a static member (consumer)", staticStopPause.TotalSeconds, "s", null,
+            "kept for its return until the session timeout, by design"));
         Assert.True(killPause < TimeSpan.FromSeconds(6 + 1 + 1), $"kill pause {killPause}");
     }
 
