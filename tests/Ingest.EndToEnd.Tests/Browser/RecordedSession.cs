@@ -18,9 +18,33 @@ public static class RecordedSession
     public static async Task<RecorderStats> StatsAsync(IPage page) =>
         (await page.EvaluateAsync<JsonElement>("() => window.recorder.stats()")).Deserialize<RecorderStats>(Web)!;
 
-    /// <summary>Seals what is recorded and waits until the recorder has nothing queued or in flight.</summary>
-    public static async Task<RecorderStats> FlushAsync(IPage page) =>
-        (await page.EvaluateAsync<JsonElement>("() => window.recorder.flush().then(() => window.recorder.stats())")).Deserialize<RecorderStats>(Web)!;
+    /// <summary>
+    /// Seals what is recorded and waits until the recorder has nothing queued or in flight, again until no event
+    /// arrived meanwhile (rrweb emits throttled scroll and mouse events a little after the action).
+    /// </summary>
+    public static async Task<RecorderStats> FlushAsync(IPage page)
+    {
+        var until = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var stats = (await page.EvaluateAsync<JsonElement>("() => window.recorder.flush().then(() => window.recorder.stats())"))
+                .Deserialize<RecorderStats>(Web)!;
+            if (stats.EventsRecorded == stats.EventsSent + stats.DroppedEvents)
+            {
+                return stats;
+            }
+
+            Assert.True(DateTime.UtcNow < until, $"the recorder did not settle in 120 s: {stats}");
+            await page.WaitForTimeoutAsync(200); // polling a condition with a deadline
+        }
+    }
+
+    /// <summary>Stops recording and waits until everything recorded is accepted or dropped: the final counters.</summary>
+    public static async Task<RecorderStats> StopAsync(IPage page)
+    {
+        await FlushAsync(page);
+        return (await page.EvaluateAsync<JsonElement>("() => window.recorder.stop().then(() => window.recorder.stats())")).Deserialize<RecorderStats>(Web)!;
+    }
 
     public static async Task<string> ErrorsAsync(IPage page) =>
         (await page.EvaluateAsync<JsonElement>("() => window.recorderErrors")).GetRawText();

@@ -54,7 +54,7 @@ public sealed class RecorderOutageTests(PostgresFixture postgres)
         }
 
         var recovery = Stopwatch.StartNew();
-        var stats = await RecordedSession.FlushAsync(page);
+        var stats = await RecordedSession.StopAsync(page);
         recovery.Stop();
 
         Assert.Equal(0, stats.DroppedEvents);

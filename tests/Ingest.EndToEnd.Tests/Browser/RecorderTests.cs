@@ -32,7 +32,7 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         await page.GotoAsync(site.Url(pipeline.Api.Address, session, Pipeline.IngestOnlyKey));
         var recording = Stopwatch.StartNew();
         await RecordedSession.InteractAsync(page, Typed);
-        var stats = await RecordedSession.FlushAsync(page);
+        var stats = await RecordedSession.StopAsync(page);
         recording.Stop();
 
         Assert.Equal("[]", await RecordedSession.ErrorsAsync(page));
@@ -61,10 +61,12 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         var replay = await browser.NewPageAsync();
         var replayErrors = Chromium.CollectErrors(replay);
         var started = Stopwatch.StartNew();
-        await replay.GotoAsync($"{pipeline.Api.Address}replay/{session}#key={Pipeline.ReadOnlyKey}&speed=4");
+        await replay.GotoAsync($"{pipeline.Api.Address}replay/{session}#key={Pipeline.ReadOnlyKey}&speed=4&pageSize=2");
         await replay.WaitForSelectorAsync("body[data-state=finished], body[data-state=error]", new() { Timeout = 90_000 });
         Assert.Equal("finished", await replay.GetAttributeAsync("body", "data-state"));
         Assert.Equal(stats.EventsSent.ToString(CultureInfo.InvariantCulture), await replay.GetAttributeAsync("body", "data-events"));
+        Assert.Equal(stats.BatchesSent.ToString(CultureInfo.InvariantCulture), await replay.GetAttributeAsync("body", "data-payloads"));
+        Assert.Equal("1", await replay.GetAttributeAsync("body", "data-started-at-payload")); // played while pages of 2 were loading
         Assert.DoesNotContain("key=", replay.Url, StringComparison.Ordinal); // dropped from the address bar
         var replayed = replay.Locator("#player iframe").ContentFrame;
         Assert.Equal(Typed, await replayed.Locator("#name").InputValueAsync());
@@ -72,6 +74,40 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(4, await replayed.Locator("#items li").CountAsync());
         Assert.Empty(replayErrors);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay page loaded and played to the end at 4x in {started.Elapsed.TotalSeconds:F1} s"));
+    }
+
+    [Fact]
+    public async Task Leaving_the_page_sends_the_last_batch_with_keepalive()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var site = await TestPage.StartAsync(ct);
+        await using var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 3, ct);
+        await pipeline.StartApiAsync([$"--Ingest:Projects:{Pipeline.Project}:AllowedOrigins:0={site.Origin}"], ct);
+        await pipeline.StartWorkerAsync(ct);
+        var (playwright, browser) = await Chromium.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        const string session = "browser-leaving";
+        const string lastWords = "typed just before leaving";
+
+        var page = await browser.NewPageAsync();
+        // A minute between timed flushes: what is typed now can only leave the page with the page-hide flush.
+        await page.GotoAsync(site.Url(pipeline.Api.Address, session, Pipeline.IngestOnlyKey, flushIntervalMs: 60_000));
+        var before = await RecordedSession.FlushAsync(page);
+        await page.Locator("#name").PressSequentiallyAsync(lastWords, new() { Delay = 20 });
+        var pending = await RecordedSession.StatsAsync(page);
+        Assert.Equal(before.BatchesSent, pending.BatchesSent);
+        Assert.Equal(0, pending.QueuedBatches);
+        Assert.True(pending.EventsRecorded > pending.EventsSent, "the typing should still be in the recorder's buffer");
+
+        await page.GotoAsync("about:blank");
+
+        await pipeline.WaitForStoredAsync(before.BatchesSent + 1, TimeSpan.FromSeconds(60), ct);
+        using var reader = pipeline.Client(Pipeline.ReadOnlyKey);
+        var stored = await RecordedSession.ReadStoredAsync(reader, session, ct);
+        Assert.Equal(Enumerable.Range(0, (int)before.BatchesSent + 1).Select(i => (long)i), stored.Select(s => s.Seq));
+        Assert.Equal(pending.EventsRecorded, stored.Sum(s => s.Events.Count));
+        Assert.Contains(stored[^1].Events, e => IsInput(e, lastWords));
     }
 
     [Theory]

@@ -24,17 +24,20 @@ public sealed class TestPage : IAsyncDisposable
             args =>
             {
                 var app = WebApplication.CreateBuilder(args).Build();
-                app.MapGet("/", (string api, string session, string key) => Results.Content(Html(api, session, key), "text/html; charset=utf-8"));
+                app.MapGet("/", (string api, string session, string key, int flush) => Results.Content(Html(api, session, key, flush), "text/html; charset=utf-8"));
                 return app;
             },
             [],
             cancellationToken));
 
-    /// <summary>The page recording <paramref name="sessionId"/> into the API at <paramref name="api"/> with <paramref name="key"/>.</summary>
-    public string Url(Uri api, string sessionId, string key) =>
-        $"{Origin}/?api={Uri.EscapeDataString(api.GetLeftPart(UriPartial.Authority))}&session={sessionId}&key={Uri.EscapeDataString(key)}";
+    /// <summary>
+    /// The page recording <paramref name="sessionId"/> into the API at <paramref name="api"/> with <paramref name="key"/>,
+    /// sealing a batch <paramref name="flushIntervalMs"/> after its first event.
+    /// </summary>
+    public string Url(Uri api, string sessionId, string key, int flushIntervalMs = 1000) =>
+        $"{Origin}/?api={Uri.EscapeDataString(api.GetLeftPart(UriPartial.Authority))}&session={sessionId}&key={Uri.EscapeDataString(key)}&flush={flushIntervalMs}";
 
-    private static string Html(string api, string session, string key) => $$"""
+    private static string Html(string api, string session, string key, int flushIntervalMs) => $$"""
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>Recorded page</title><link rel="icon" href="data:,"></head>
         <body>
@@ -58,7 +61,7 @@ public sealed class TestPage : IAsyncDisposable
             endpoint: {{JsonSerializer.Serialize(api)}},
             sessionId: {{JsonSerializer.Serialize(session)}},
             apiKey: {{JsonSerializer.Serialize(key)}},
-            flushIntervalMs: 1000,
+            flushIntervalMs: {{flushIntervalMs}},
             retryBaseDelayMs: 200,
             onError: e => window.recorderErrors.push(e),
             onDrop: d => window.recorderErrors.push({ kind: 'drop', ...d }),

@@ -81,6 +81,9 @@ export function start(options: RecorderOptions): RecorderHandle {
   };
 
   const emit = (event: eventWithTime) => {
+    if (!stopRecording) {
+      return; // rrweb's throttled listeners may still fire once after stop
+    }
     const json = JSON.stringify(event);
     if (pending.length > 0 && pendingBytes + json.length > maxBatchBytes) {
       seal();
@@ -113,7 +116,8 @@ export function start(options: RecorderOptions): RecorderHandle {
   window.addEventListener('pagehide', onPageHide);
   window.addEventListener('online', onOnline);
 
-  let stopRecording = record<eventWithTime>({ ...options.recordOptions, emit });
+  let stopRecording: (() => void) | undefined = () => undefined; // set below; undefined once stopped
+  stopRecording = record<eventWithTime>({ ...options.recordOptions, emit });
 
   return {
     flush: () => {

@@ -5,14 +5,14 @@ import { ReadError, loadSession } from './loader';
 
 /**
  * The replay page (`/replay/{sessionId}`): takes a read key from the URL fragment (`#key=…`, never sent to a server
- * nor logged) or a prompt, loads the session progressively and plays it with rrweb's Replayer. `document.body`'s
+ * nor logged) or a prompt, loads the session progressively (`#pageSize=` payloads per list page, default 50; `#speed=`) and plays it with rrweb's Replayer. `document.body`'s
  * `data-state` (loading, playing, finished, error) and the counters beside it are what tests and people watch.
  */
 const body = document.body;
 const element = (id: string) => document.getElementById(id) as HTMLElement;
 const setState = (state: string) => (body.dataset.state = state);
 
-function readParameters(): { sessionId: string; key: string | null; speed: number } {
+function readParameters(): { sessionId: string; key: string | null; speed: number; pageSize: number } {
   const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
   const fragment = new URLSearchParams(location.hash.slice(1));
   let key = fragment.get('key');
@@ -24,7 +24,13 @@ function readParameters(): { sessionId: string; key: string | null; speed: numbe
     key = sessionStorage.getItem('ingest-replay-key') ?? prompt('Read key (scope "read") for this project');
   }
   const speed = Number(fragment.get('speed') ?? '1');
-  return { sessionId, key, speed: Number.isFinite(speed) && speed > 0 ? speed : 1 };
+  const pageSize = Number(fragment.get('pageSize') ?? '50');
+  return {
+    sessionId,
+    key,
+    speed: Number.isFinite(speed) && speed > 0 ? speed : 1,
+    pageSize: Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 1000 ? pageSize : 50,
+  };
 }
 
 function showError(message: string): void {
@@ -35,7 +41,7 @@ function showError(message: string): void {
 }
 
 async function main(): Promise<void> {
-  const { sessionId, key, speed } = readParameters();
+  const { sessionId, key, speed, pageSize } = readParameters();
   element('session').textContent = sessionId;
   if (!key) {
     showError('No read key: open this page as /replay/{sessionId}#key=… or answer the prompt.');
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
       early.push(...events);
       // rrweb needs a full snapshot (type 2) and at least two events to build the first frame.
       if (early.length >= 2 && early.some((e) => e.type === 2)) {
+        body.dataset.startedAtPayload = String(payloads); // progressive: playing before the rest is loaded
         start(early);
         early = [];
       }
@@ -105,7 +112,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    await loadSession(sessionId, key, onEvents);
+    await loadSession(sessionId, key, pageSize, onEvents);
     allLoaded = true;
     element('loaded').textContent += ' (all)';
     if (!replayer) {

@@ -21,7 +21,6 @@ interface PayloadPage {
 
 /** Payloads fetched at once while the page plays the earlier ones. */
 const parallelFetches = 4;
-const pageSize = 50;
 
 /**
  * Reads a session through the read API page by page, in stored order, and hands each payload's events to
@@ -30,6 +29,7 @@ const pageSize = 50;
 export async function loadSession(
   sessionId: string,
   key: string,
+  pageSize: number,
   onEvents: (events: eventWithTime[], loadedPayloads: number) => void,
 ): Promise<number> {
   const base = `/v1/sessions/${encodeURIComponent(sessionId)}`;
