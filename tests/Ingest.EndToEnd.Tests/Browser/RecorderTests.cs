@@ -110,6 +110,32 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Contains(stored[^1].Events, e => IsInput(e, lastWords));
     }
 
+    [Fact]
+    public async Task A_refused_batch_is_reported_with_its_status_and_dropped_not_retried()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var site = await TestPage.StartAsync(ct);
+        await using var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await pipeline.StartApiAsync([$"--Ingest:Projects:{Pipeline.Project}:AllowedOrigins:0={site.Origin}"], ct);
+        var (playwright, browser) = await Chromium.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(site.Url(pipeline.Api.Address, "browser-refused", "not-a-key"));
+        var stats = await RecordedSession.StopAsync(page);
+
+        // The 401 carries the CORS headers, so the recorder can read it: a refusal, not a network error to retry.
+        Assert.Equal(401, stats.LastStatus);
+        Assert.Equal(0, stats.Retries);
+        Assert.Equal(0, stats.BatchesSent);
+        Assert.True(stats.DroppedBatches >= 1);
+        Assert.Equal(stats.EventsRecorded, stats.DroppedEvents);
+        var errors = await RecordedSession.ErrorsAsync(page);
+        Assert.Contains("\"kind\":\"refused\"", errors, StringComparison.Ordinal);
+        Assert.Contains("\"status\":401", errors, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(null, "The key was not accepted (401)")]
     [InlineData(Pipeline.IngestOnlyKey, "needs the read scope")]

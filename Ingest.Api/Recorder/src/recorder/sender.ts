@@ -120,7 +120,7 @@ export class Sender {
       } finally {
         this.stats.inFlight = false;
       }
-      if (this.settle(batch, response, attempt) !== 'retry') {
+      if ((await this.settle(batch, response, attempt)) !== 'retry') {
         return response?.ok ? 'delivered' : 'dropped';
       }
       this.stats.retries++;
@@ -150,7 +150,7 @@ export class Sender {
   }
 
   /** Counts the outcome of one attempt; 'retry' for 408/429/5xx and network errors (a retry of the same seq is always safe). */
-  private settle(batch: Batch, response: Response | undefined, attempt = 0): 'done' | 'retry' {
+  private async settle(batch: Batch, response: Response | undefined, attempt = 0): Promise<'done' | 'retry'> {
     this.stats.lastStatus = response?.status ?? 0;
     if (response?.ok) {
       this.stats.batchesSent++;
@@ -168,10 +168,8 @@ export class Sender {
     }
     this.stats.droppedBatches++;
     this.stats.droppedEvents += batch.events;
-    void response.text().then(
-      (detail) => this.settings.onError({ kind: 'refused', seq: batch.seq, status, message: `seq ${batch.seq} refused (${status}): ${detail}` }),
-      () => this.settings.onError({ kind: 'refused', seq: batch.seq, status, message: `seq ${batch.seq} refused (${status})` }),
-    );
+    const detail = await response.text().catch(() => '');
+    this.settings.onError({ kind: 'refused', seq: batch.seq, status, message: `seq ${batch.seq} refused (${status}), dropped: ${detail}` });
     return 'done';
   }
 }
