@@ -3,6 +3,7 @@ using Ingest.Api.Health;
 using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
+using Ingest.Api.Recorder;
 using Ingest.Api.Sessions;
 using Ingest.Api.Status;
 using Ingest.Api.Telemetry;
@@ -36,6 +37,7 @@ public static class Program
         builder.AddSessionReader();
         builder.AddApiTelemetry();
         builder.AddPipelineStatus();
+        builder.AddRecorderSdk();
 
         var app = builder.Build();
         app.UseApiTelemetry();
@@ -45,6 +47,7 @@ public static class Program
         app.MapSessionEndpoints();
         app.MapHealthEndpoints();
         app.MapStatusEndpoints();
+        app.MapRecorderSdk();
         return app;
     }
 }

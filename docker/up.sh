@@ -64,6 +64,10 @@ stop_all() {
 trap 'stop_all 0' INT TERM
 trap 'stop_all $?' EXIT
 
+if ! command -v npm >/dev/null 2>&1; then
+  echo "up.sh: installing nodejs and npm (Debian packages) to build the browser recorder"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 echo "up.sh: building (Release)"
 dotnet build -c Release -v quiet -nologo Ingest.Api/Ingest.Api.csproj >"$state/logs/build-api.log" \
   || { cat "$state/logs/build-api.log"; exit 1; }

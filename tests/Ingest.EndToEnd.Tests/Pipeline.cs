@@ -50,9 +50,13 @@ public sealed class Pipeline : IAsyncDisposable
         return new Pipeline(kafka, topic, database);
     }
 
-    public async Task<RunningApp> StartApiAsync(CancellationToken cancellationToken)
+    public Task<RunningApp> StartApiAsync(CancellationToken cancellationToken) => StartApiAsync([], cancellationToken);
+
+    /// <summary>Starts the API with <paramref name="extraArgs"/> (configuration as command-line arguments) on top of the common ones.</summary>
+    public async Task<RunningApp> StartApiAsync(IEnumerable<string> extraArgs, CancellationToken cancellationToken)
     {
-        _api = await RunningApp.StartAsync(Ingest.Api.Program.Build, [.. CommonArgs(), .. TestApiKeys.ConfigurationArgs()], cancellationToken);
+        _api = await RunningApp.StartAsync(
+            Ingest.Api.Program.Build, [.. CommonArgs(), .. TestApiKeys.ConfigurationArgs(), .. extraArgs], cancellationToken);
         return _api;
     }
 
