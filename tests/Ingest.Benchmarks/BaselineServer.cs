@@ -1,3 +1,5 @@
+using System.Buffers;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -7,8 +9,8 @@ namespace Ingest.Benchmarks;
 
 /// <summary>
 /// The ceilings the API is compared with: bare Kestrel that reads the body and answers 202, and the
-/// same that also LZ4-encodes the body with <see cref="PayloadCodec"/> (the HTTP + compression ceiling,
-/// no Kafka). Same host defaults as the API.
+/// same that also LZ4-encodes the body with <see cref="PayloadCodec"/> in the API's chunks and pooled buffers
+/// (the HTTP + compression ceiling, no Kafka). Same host defaults as the API.
 /// </summary>
 public static class BaselineServer
 {
@@ -19,17 +21,47 @@ public static class BaselineServer
         var app = builder.Build();
         app.MapPost("/v1/sessions/{sessionId}/payloads", async (HttpRequest request, CancellationToken token) =>
         {
-            using var body = new MemoryStream();
-            await request.Body.CopyToAsync(body, token);
-            if (compress)
+            // The API's way: the body read into pooled chunk-sized buffers, each full chunk (and the rest) encoded once.
+            const int ChunkBytes = PayloadChunking.DefaultChunkBytes;
+            var chunk = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+            var scratch = compress ? ArrayPool<byte>.Shared.Rent(PayloadCodec.MaxEncodedLength(ChunkBytes)) : null;
+            try
             {
-                _ = PayloadCodec.Encode(body.GetBuffer().AsSpan(0, (int)body.Length));
+                var filled = 0;
+                int read;
+                while ((read = await request.Body.ReadAsync(chunk.AsMemory(filled, ChunkBytes - filled), token)) > 0)
+                {
+                    filled += read;
+                    if (filled == ChunkBytes)
+                    {
+                        Encode(chunk, filled, scratch);
+                        filled = 0;
+                    }
+                }
+
+                Encode(chunk, filled, scratch);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+                if (scratch is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(scratch);
+                }
             }
 
             return Results.StatusCode(StatusCodes.Status202Accepted);
         });
         await app.StartAsync(cancellationToken);
         return app;
+    }
+
+    private static void Encode(byte[] chunk, int length, byte[]? scratch)
+    {
+        if (scratch is not null && length > 0)
+        {
+            _ = PayloadCodec.Encode(chunk.AsSpan(0, length), scratch);
+        }
     }
 
     public static Uri Address(WebApplication app) =>
