@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Worker.Redrive;
 
 namespace Ingest.Ops;
 
@@ -41,6 +42,18 @@ public static class Program
         var show = new Command("show", "one dead letter's headers") { position };
         show.SetAction((p, ct) => DlqCommands.ShowAsync(Context(p), p.GetValue(position)!, ct));
 
+        var to = new Option<string?>("--to") { Description = "topic to write to; default: each letter's original topic" };
+        var redrive = new Command("redrive", "copy dead letters back to the payload topic (chunked payloads re-sent from their staged chunks)") { to };
+        var (redriveGroup, offsets, dryRun) = RedriveCommand.AddSelection(redrive);
+        redrive.SetAction((p, ct) =>
+        {
+            var context = Context(p);
+            return RedriveCommand.ExecuteAsync(
+                new RedriveRequest(IngestTopics.DeadLetterFor(context.Topic), context.Bootstrap, p.GetValue(to), p.GetValue(redriveGroup)!,
+                    RedriveCommand.Positions(p.GetValue(offsets)), p.GetValue(dryRun), context.DatabaseOrNull),
+                context.Json, "ingest-ops", output, error, ct);
+        });
+
         var project = new Option<string>("--project") { Description = "project id", DefaultValueFactory = _ => "dev" };
         var session = new Argument<string>("session-id");
         var sessionLimit = new Option<int>("--limit") { Description = "at most this many payloads", DefaultValueFactory = _ => 1000 };
@@ -52,7 +65,7 @@ public static class Program
             bootstrap, db, topic, json,
             new Command("topics", "the payload and dead-letter topics") { ensure, describe },
             lag,
-            new Command("dlq", "the dead-letter topic") { list, show },
+            new Command("dlq", "the dead-letter topic") { list, show, redrive },
             new Command("sessions", "stored sessions") { sessionShow },
         };
 
