@@ -150,7 +150,7 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Single(error.ToString().Trim().Split('\n'));
     }
 
-    private static async Task<(int Code, string Output, string Error)> OpsAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
+    internal static async Task<(int Code, string Output, string Error)> OpsAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
     {
         _ = ct;
         using var output = new StringWriter();
@@ -161,7 +161,7 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         return (code, output.ToString(), error.ToString());
     }
 
-    private static async Task<JsonElement> OpsJsonAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
+    internal static async Task<JsonElement> OpsJsonAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
     {
         var (code, output, error) = await OpsAsync(pipeline, ct, [.. args, "--json"]);
         Assert.True(code == 0, $"ingest-ops {string.Join(' ', args)} exited {code}: {error}");
