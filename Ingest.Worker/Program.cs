@@ -1,4 +1,5 @@
 using Ingest.Worker.Consuming;
+using Ingest.Worker.Durability;
 using Ingest.Worker.Health;
 using Ingest.Worker.Redrive;
 using Ingest.Worker.Storage;
@@ -16,8 +17,16 @@ public static class Program
             return exitCode; // an ops command, not the worker
         }
 
-        Build(args).Run();
-        return 0;
+        try
+        {
+            Build(args).Run();
+            return 0;
+        }
+        catch (TopicDurabilityException ex)
+        {
+            Console.Error.WriteLine($"Ingest.Worker: {ex.Message}");
+            return 1;
+        }
     }
 
     /// <summary>Builds the worker host; tests start several of these in one process.</summary>
@@ -26,6 +35,7 @@ public static class Program
         var builder = WebApplication.CreateBuilder(args);
         builder.AddWorkerTelemetry();
         builder.AddPayloadStore();
+        builder.AddTopicDurabilityCheck(); // before the consumer: hosted services start in order
         builder.AddPayloadConsumer();
 
         var app = builder.Build();
