@@ -4,6 +4,7 @@ using Ingest.Worker.Health;
 using Ingest.Worker.Redrive;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
+using Microsoft.Extensions.Configuration.Memory;
 
 namespace Ingest.Worker;
 
@@ -33,6 +34,12 @@ public static class Program
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        // Npgsql logs every command at Information: 15k lines a minute per worker draining a backlog, at a real CPU
+        // cost. A default under every other source, so Logging:LogLevel:Npgsql still turns it back on.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { ["Logging:LogLevel:Npgsql"] = "Warning" },
+        });
         builder.AddWorkerTelemetry();
         builder.AddPayloadStore();
         builder.AddTopicDurabilityCheck(); // before the consumer: hosted services start in order
