@@ -5,6 +5,8 @@
 # Without one: a private local Postgres (tests/pg.sh) and the EMBEDDED, NON-DURABLE broker
 # (librdkafka's mock cluster), API and N workers as local processes.
 # Kafka__BootstrapServers / ConnectionStrings__Ingest point it at existing ones instead.
+# Ports: INGEST_HTTP_PORT (API, 8080), INGEST_WORKER_PORT_BASE (first worker, API port + 1), INGEST_DEV_PG_PORT (55433).
+# Add or remove a worker replica while it runs: bash docker/worker.sh N (see there).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --brokers)
       [ $# -ge 2 ] || { echo "up.sh: --brokers needs 1 or 3" >&2; exit 2; }
       brokers="$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument '$1' (usage: bash docker/up.sh [--workers N] [--brokers 1|3])" >&2; exit 2 ;;
   esac
 done
@@ -57,6 +59,7 @@ stop_all() {
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
+  rm -f "$state/stack.env"
   if [ -n "${own_pg:-}" ]; then INGEST_PG_DIR="$state/pg" INGEST_PG_PORT="$pg_port" bash tests/pg.sh stop; fi
   echo "up.sh: stopped"
   exit "${1:-0}"
@@ -104,8 +107,19 @@ else
   echo "up.sh: Kafka: ${Kafka__BootstrapServers}"
 fi
 
+# 8081, 8082, … by default; follows INGEST_HTTP_PORT so two stacks can run side by side.
+worker_port_base="${INGEST_WORKER_PORT_BASE:-$((http_port + 1))}"
+
+# What docker/worker.sh needs to add a replica to this running stack (removed when the stack stops).
+{
+  printf 'INGEST_STACK_WORKER_PORT_BASE=%q\n' "$worker_port_base"
+  printf 'export Kafka__BootstrapServers=%q\n' "$Kafka__BootstrapServers"
+  printf 'export ConnectionStrings__Ingest=%q\n' "$ConnectionStrings__Ingest"
+  printf 'INGEST_DEV_WORKER_ARGS=(%s)\n' "${extra_kafka[*]:-}"
+} >"$state/stack.env"
+
 for (( n=1; n<=workers; n++ )); do
-  port=$((http_port + n)) # 8081, 8082, … by default; follows INGEST_HTTP_PORT so two stacks can run side by side
+  port=$((worker_port_base + n - 1))
   dotnet Ingest.Worker/bin/Release/net10.0/Ingest.Worker.dll --urls "http://127.0.0.1:${port}" \
     "${extra_kafka[@]}" >"$state/logs/worker-$n.log" 2>&1 &
   pids+=("$!")

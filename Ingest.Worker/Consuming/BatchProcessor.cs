@@ -35,7 +35,7 @@ internal sealed class BatchProcessor(
             var span = ProcessSpans.Start(message);
             try
             {
-                payloads.Add(Decode(message));
+                payloads.Add(IncomingPayload.FromMessage(message));
                 spans.Add(span);
             }
             catch (Exception ex) when (ex is EnvelopeException or PayloadFormatException)
@@ -178,23 +178,6 @@ internal sealed class BatchProcessor(
             Log.UploadAbandoned(logger, id, topic, batch[0].Partition.Value, options.Value.AbandonedUploadAfter);
             telemetry.Abandoned(topic);
         }
-    }
-
-    private static IncomingPayload Decode(ConsumeResult<byte[]?, byte[]?> message)
-    {
-        var envelope = PayloadEnvelope.ReadFrom(message.Message.Headers);
-        var body = message.Message.Value;
-        if (body is null || body.Length == 0)
-        {
-            throw new PayloadFormatException("Message has no value.");
-        }
-
-        PayloadCodec.GetDecodedLength(body); // checks the codec header; the body is stored as is
-        // CreateTime as the API's producer set it; without one, the API's receipt time stands in.
-        var logTime = message.Message.Timestamp.Type == TimestampType.NotAvailable
-            ? envelope.ReceivedAt
-            : new DateTimeOffset(message.Message.Timestamp.UtcDateTime, TimeSpan.Zero);
-        return new IncomingPayload(envelope, body, message.Partition.Value, message.Offset.Value, message.Topic, logTime);
     }
 
     private sealed record Poisoned(

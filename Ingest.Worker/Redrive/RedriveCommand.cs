@@ -1,26 +1,23 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
+using System.Text.Json;
 using Confluent.Kafka;
-using Ingest.Contracts.Identity;
-using Ingest.Worker.DeadLetter;
 
 namespace Ingest.Worker.Redrive;
 
 /// <summary>
-/// <c>dotnet Ingest.Worker.dll redrive --from-dlq {topic} [--bootstrap …] [--to …] [--group …]</c>: copies
-/// what is in a dead-letter topic back to the payload topic (key, value and envelope headers; the
-/// worker's <c>ingest-dlq-*</c> headers dropped), so a payload fixed at its cause is stored — at a later
-/// position than when it first came. Progress is committed under a consumer group, so a second run
-/// redrives only what was dead-lettered since.
+/// <c>dotnet Ingest.Worker.dll redrive --from-dlq {topic} [--offset P:O …] [--dry-run] [--json] [--db …]</c>, and the
+/// running and printing <c>ingest-ops dlq redrive</c> shares with it (<see cref="ExecuteAsync"/>).
 /// </summary>
 public static class RedriveCommand
 {
-    /// <summary>Header naming where a redriven message came from (<c>{dlq}/{partition}@{offset}</c>).</summary>
-    public const string RedrivenFromHeader = "ingest-redriven-from";
+    /// <summary>Header naming where a redriven message came from.</summary>
+    public const string RedrivenFromHeader = Redriver.RedrivenFromHeader;
 
-    /// <summary>Builds the <c>redrive</c> subcommand.</summary>
-    public static Command Create()
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>Builds the <c>redrive</c> subcommand of the worker executable.</summary>
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var from = new Option<string>("--from-dlq") { Description = "Dead-letter topic to read, e.g. ingest.payloads.dlq.", Required = true };
         var bootstrap = new Option<string>("--bootstrap")
@@ -29,17 +26,55 @@ public static class RedriveCommand
             // The same variable the worker reads its broker from, so on a worker's host no flag is needed.
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? "localhost:9092",
         };
-        var to = new Option<string?>("--to") { Description = "Topic to write to; default: each message's original topic (ingest-dlq-topic header)." };
-        var group = new Option<string>("--group")
+        var db = new Option<string?>("--db")
         {
-            Description = "Consumer group that records what was redriven.",
-            DefaultValueFactory = _ => "ingest-redrive",
+            Description = "Npgsql connection string of the store (needed for chunked payloads); default ConnectionStrings__Ingest.",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ConnectionStrings__Ingest"),
         };
-        var command = new Command("redrive", "Copy dead-lettered payloads back to the payload topic.") { from, bootstrap, to, group };
-        command.SetAction((result, token) => RunAsync(
-            result.GetValue(from)!, result.GetValue(bootstrap)!, result.GetValue(to), result.GetValue(group)!, token));
+        var to = new Option<string?>("--to") { Description = "Topic to write to; default: each message's original topic (ingest-dlq-topic header)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var command = new Command("redrive", "Copy dead-lettered payloads back to the payload topic.") { from, bootstrap, db, to, json };
+        var (group, offsets, dryRun) = AddSelection(command);
+        command.SetAction((result, token) => ExecuteAsync(
+            new RedriveRequest(result.GetValue(from)!, result.GetValue(bootstrap)!, result.GetValue(to), result.GetValue(group)!,
+                Positions(result.GetValue(offsets)), result.GetValue(dryRun), result.GetValue(db)),
+            result.GetValue(json), "redrive", output, error, token));
         return command;
     }
+
+    /// <summary>Adds the options both redrive commands share: <c>--group</c>, <c>--offset P:O</c> (repeatable) and <c>--dry-run</c>.</summary>
+    public static (Option<string> Group, Option<string[]> Offsets, Option<bool> DryRun) AddSelection(Command command)
+    {
+        var group = new Option<string>("--group")
+        {
+            Description = "Consumer group that records what was redriven (when no --offset is given).",
+            DefaultValueFactory = _ => "ingest-redrive",
+        };
+        var offsets = new Option<string[]>("--offset")
+        {
+            Description = "Only the dead letter at PARTITION:OFFSET (repeatable); default: every letter not redriven before.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        offsets.Validators.Add(result =>
+        {
+            foreach (var text in result.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (Redriver.ParsePosition(text) is null)
+                {
+                    result.AddError($"--offset '{text}' is not PARTITION:OFFSET (e.g. 3:42)");
+                }
+            }
+        });
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show what would be redriven; write and commit nothing." };
+        command.Options.Add(group);
+        command.Options.Add(offsets);
+        command.Options.Add(dryRun);
+        return (group, offsets, dryRun);
+    }
+
+    /// <summary>The positions of <c>--offset</c>, or null (all letters) when none were given.</summary>
+    public static IReadOnlyList<(int Partition, long Offset)>? Positions(string[]? offsets) =>
+        offsets is { Length: > 0 } ? [.. offsets.Select(o => Redriver.ParsePosition(o)!.Value)] : null;
 
     /// <summary>Runs the command line if it is a tool command; null when the worker should start instead.</summary>
     public static int? TryRun(string[] args)
@@ -49,7 +84,7 @@ public static class RedriveCommand
             return null;
         }
 
-        var root = new RootCommand("Ingest worker tools.") { Create() };
+        var root = new RootCommand("Ingest worker tools.") { Create(Console.Out, Console.Error) };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -61,91 +96,43 @@ public static class RedriveCommand
         return parsed.Invoke();
     }
 
-    private static async Task<int> RunAsync(string dlq, string bootstrap, string? to, string group, CancellationToken cancellationToken)
+    /// <summary>Runs a redrive and prints it: exit 0, or 1 with one line on <paramref name="error"/>.</summary>
+    public static async Task<int> ExecuteAsync(
+        RedriveRequest request, bool json, string name, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
-            var count = await Task.Run(() => Redrive(dlq, bootstrap, to, group, cancellationToken), cancellationToken);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Redrove {count} message(s) from {dlq}."));
+            var report = await Task.Run(() => Redriver.RunAsync(request, cancellationToken), cancellationToken);
+            Print(report, json, output);
             return 0;
         }
-        catch (Exception ex) when (ex is KafkaException or InvalidOperationException)
+        catch (RedriveException ex)
         {
-            await Console.Error.WriteLineAsync($"redrive: {ex.Message}");
+            await error.WriteLineAsync($"{name}: {ex.Message}");
+            return 1;
+        }
+        catch (KafkaException ex)
+        {
+            await error.WriteLineAsync($"{name}: Kafka: {ex.Error.Reason}");
             return 1;
         }
     }
 
-    private static int Redrive(string dlq, string bootstrap, string? to, string group, CancellationToken cancellationToken)
+    private static void Print(RedriveReport report, bool json, TextWriter output)
     {
-        var partitions = Partitions(bootstrap, dlq);
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        if (json)
         {
-            BootstrapServers = bootstrap,
-            GroupId = group,
-            EnableAutoCommit = false,
-            EnablePartitionEof = true,
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).SetLogHandler(Quiet).SetErrorHandler(Quiet).Build();
-        using var producer = new ProducerBuilder<byte[]?, byte[]?>(new ProducerConfig
-        {
-            BootstrapServers = bootstrap,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            Partitioner = SessionKey.Partitioner, // the session's partition, as the API would choose it
-            MessageMaxBytes = 134217728,
-        }).SetLogHandler(Quiet).SetErrorHandler(Quiet).Build();
-
-        var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10));
-        consumer.Assign(committed.Select(c => new TopicPartitionOffset(c.TopicPartition, c.Offset == Offset.Unset ? Offset.Beginning : c.Offset)));
-        var atEnd = new HashSet<int>();
-        var count = 0;
-        while (atEnd.Count < partitions.Count)
-        {
-            var result = consumer.Consume(cancellationToken);
-            if (result.IsPartitionEOF)
-            {
-                atEnd.Add(result.Partition.Value);
-                continue;
-            }
-
-            atEnd.Remove(result.Partition.Value);
-            var target = to ?? Header(result, DeadLetterHeaders.Topic)
-                ?? throw new InvalidOperationException($"{dlq}/{result.Partition.Value}@{result.Offset.Value} has no {DeadLetterHeaders.Topic} header; pass --to.");
-            var headers = new Headers();
-            foreach (var header in (result.Message.Headers ?? []).Where(h => !DeadLetterHeaders.IsDeadLetterHeader(h.Key) && h.Key != RedrivenFromHeader))
-            {
-                headers.Add(header.Key, header.GetValueBytes());
-            }
-
-            headers.Add(RedrivenFromHeader, Encoding.UTF8.GetBytes(result.TopicPartitionOffset.ToString()));
-            producer.ProduceAsync(target, new Message<byte[]?, byte[]?> { Key = result.Message.Key, Value = result.Message.Value, Headers = headers }, cancellationToken)
-                .GetAwaiter().GetResult();
-            consumer.Commit([new TopicPartitionOffset(result.TopicPartition, result.Offset + 1)]);
-            count++;
+            output.WriteLine(JsonSerializer.Serialize(new { report.DeadLetterTopic, report.DryRun, count = report.Letters.Count, letters = report.Letters }, JsonOptions));
+            return;
         }
 
-        return count;
-    }
-
-    private static List<TopicPartition> Partitions(string bootstrap, string topic)
-    {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap })
-            .SetLogHandler(Quiet).SetErrorHandler(Quiet).Build();
-        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault(t => t.Topic == topic);
-        if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
+        foreach (var l in report.Letters)
         {
-            throw new InvalidOperationException($"Topic {topic} not found on {bootstrap}{(metadata is null ? "" : $": {metadata.Error.Reason}")}.");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {l.Partition}:{l.Offset}  {l.Session ?? "(no envelope)"}  → {l.Target}  {(l.Kind == "chunked" ? $"chunked, {l.Messages} chunks{(l.PayloadId is { } id ? $", new payload id {id:N}" : "")}" : "message")}"));
         }
 
-        return [.. metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId))];
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(report.DryRun ? "Would redrive" : "Redrove")} {report.Letters.Count} message(s) from {report.DeadLetterTopic}."));
     }
-
-    /// <summary>librdkafka's own logging would bury the one line a tool prints; failures surface as exceptions.</summary>
-    private static void Quiet<TClient, TEvent>(TClient client, TEvent message)
-    {
-    }
-
-    private static string? Header(ConsumeResult<byte[]?, byte[]?> result, string name) =>
-        result.Message.Headers?.TryGetLastBytes(name, out var bytes) == true ? Encoding.UTF8.GetString(bytes) : null;
 }

@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 
 namespace Ingest.Worker.Storage;
@@ -13,6 +15,26 @@ public sealed record IncomingPayload(PayloadEnvelope Envelope, byte[] Body, int 
 {
     /// <summary>True for a payload sent as one message (chunk 0 and last): stored directly as a row.</summary>
     public bool IsWhole => Envelope.ChunkIndex == 0 && Envelope.IsLastChunk;
+
+    /// <summary>Reads a payload message as the worker applies it (the worker's lanes and <c>ingest-ops replay</c> alike).</summary>
+    /// <exception cref="EnvelopeException">The headers are not a valid envelope.</exception>
+    /// <exception cref="PayloadFormatException">The value is missing or not a PayloadCodec block.</exception>
+    public static IncomingPayload FromMessage(ConsumeResult<byte[]?, byte[]?> message)
+    {
+        var envelope = PayloadEnvelope.ReadFrom(message.Message.Headers);
+        var body = message.Message.Value;
+        if (body is null || body.Length == 0)
+        {
+            throw new PayloadFormatException("Message has no value.");
+        }
+
+        PayloadCodec.GetDecodedLength(body); // checks the codec header; the body is stored as is
+        // CreateTime as the API's producer set it; without one, the API's receipt time stands in.
+        var logTime = message.Message.Timestamp.Type == TimestampType.NotAvailable
+            ? envelope.ReceivedAt
+            : new DateTimeOffset(message.Message.Timestamp.UtcDateTime, TimeSpan.Zero);
+        return new IncomingPayload(envelope, body, message.Partition.Value, message.Offset.Value, message.Topic, logTime);
+    }
 }
 
 /// <summary>What happened to one message of a stored batch, with a detail for poison and data loss.</summary>

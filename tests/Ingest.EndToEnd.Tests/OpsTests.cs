@@ -112,6 +112,20 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         var position = $"{letter.GetProperty("partition").GetInt32()}:{letter.GetProperty("offset").GetInt64()}";
         var shown = await OpsJsonAsync(pipeline, ct, "dlq", "show", position);
         Assert.Equal(pipeline.Topic, shown.GetProperty("headers").GetProperty("ingest-dlq-topic").GetString());
+
+        // Redriven unchanged, it is still junk: the worker dead-letters it again, now marked as redriven.
+        var dry = await OpsJsonAsync(pipeline, ct, "dlq", "redrive", "--dry-run", "--group", $"redrive-{Guid.NewGuid():N}");
+        Assert.Equal(1, dry.GetProperty("count").GetInt32());
+        var redriven = await OpsJsonAsync(pipeline, ct, "dlq", "redrive", "--offset", position);
+        Assert.Equal("message", redriven.GetProperty("letters")[0].GetProperty("kind").GetString());
+        deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((letters = await OpsJsonAsync(pipeline, ct, "dlq", "list")).GetArrayLength() < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the redriven letter never came back to the dead-letter topic");
+            await Task.Delay(200, ct);
+        }
+
+        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("headers").TryGetProperty("ingest-redriven-from", out _));
     }
 
     [Fact]
@@ -150,7 +164,7 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Single(error.ToString().Trim().Split('\n'));
     }
 
-    private static async Task<(int Code, string Output, string Error)> OpsAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
+    internal static async Task<(int Code, string Output, string Error)> OpsAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
     {
         _ = ct;
         using var output = new StringWriter();
@@ -161,7 +175,7 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         return (code, output.ToString(), error.ToString());
     }
 
-    private static async Task<JsonElement> OpsJsonAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
+    internal static async Task<JsonElement> OpsJsonAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
     {
         var (code, output, error) = await OpsAsync(pipeline, ct, [.. args, "--json"]);
         Assert.True(code == 0, $"ingest-ops {string.Join(' ', args)} exited {code}: {error}");

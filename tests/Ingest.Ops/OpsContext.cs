@@ -22,6 +22,9 @@ public sealed class OpsContext(string? bootstrap, string? database, string topic
         ? database
         : throw new OpsException("no database: pass --db \"Host=…;Database=…\" or set ConnectionStrings__Ingest");
 
+    /// <summary>The store's connection string when one was given (some commands only need it for some data).</summary>
+    public string? DatabaseOrNull => database is { Length: > 0 } ? database : null;
+
     // librdkafka's own log lines (connection refused, every 50 ms) would bury the one line this tool prints.
     public IAdminClient Admin() => new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap })
         .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Worker.Redrive;
 
 namespace Ingest.Ops;
 
@@ -41,6 +42,40 @@ public static class Program
         var show = new Command("show", "one dead letter's headers") { position };
         show.SetAction((p, ct) => DlqCommands.ShowAsync(Context(p), p.GetValue(position)!, ct));
 
+        var to = new Option<string?>("--to") { Description = "topic to write to; default: each letter's original topic" };
+        var redrive = new Command("redrive", "copy dead letters back to the payload topic (chunked payloads re-sent from their staged chunks)") { to };
+        var (redriveGroup, offsets, dryRun) = RedriveCommand.AddSelection(redrive);
+        redrive.SetAction((p, ct) =>
+        {
+            var context = Context(p);
+            return RedriveCommand.ExecuteAsync(
+                new RedriveRequest(IngestTopics.DeadLetterFor(context.Topic), context.Bootstrap, p.GetValue(to), p.GetValue(redriveGroup)!,
+                    RedriveCommand.Positions(p.GetValue(offsets)), p.GetValue(dryRun), context.DatabaseOrNull),
+                context.Json, "ingest-ops", output, error, ct);
+        });
+
+        var from = new Option<DateTimeOffset?>("--from") { Description = "start of the range: " + ReplayTime.Help, Required = true, CustomParser = r => ReplayTime.Parse(r, TimeProvider.System) };
+        var until = new Option<DateTimeOffset?>("--to") { Description = "end of the range (default: what the workers have committed): " + ReplayTime.Help, CustomParser = r => ReplayTime.Parse(r, TimeProvider.System) };
+        var replaySession = new Option<string?>("--session") { Description = "only this session (only its partition is read)" };
+        var replayProject = new Option<string>("--project") { Description = "project of --session", DefaultValueFactory = _ => "dev" };
+        var replayGroup = new Option<string>("--group") { Description = "the workers' consumer group (the range ends at its committed offsets)", DefaultValueFactory = _ => "ingest-worker" };
+        var replay = new Command("replay", "re-apply a time range of the payload topic to the store (idempotent: stored payloads are no-ops, missing ones are written back)")
+        {
+            from, until, replaySession, replayProject, replayGroup,
+        };
+        replay.Validators.Add(r =>
+        {
+            // Only once both parsed: a bad time is reported by its own parser.
+            var now = DateTimeOffset.UtcNow;
+            if (r.GetResult(from) is { Tokens: [var ft] } && ReplayTime.TryParse(ft.Value, now, out var f)
+                && r.GetResult(until) is { Tokens: [var tt] } && ReplayTime.TryParse(tt.Value, now, out var t) && t < f)
+            {
+                r.AddError($"--to {t:O} is before --from {f:O}");
+            }
+        });
+        replay.SetAction((p, ct) => ReplayCommand.RunAsync(Context(p), new ReplayCommand.Request(
+            p.GetValue(from)!.Value, p.GetValue(until), p.GetValue(replaySession), p.GetValue(replayProject)!, p.GetValue(replayGroup)!), ct));
+
         var project = new Option<string>("--project") { Description = "project id", DefaultValueFactory = _ => "dev" };
         var session = new Argument<string>("session-id");
         var sessionLimit = new Option<int>("--limit") { Description = "at most this many payloads", DefaultValueFactory = _ => 1000 };
@@ -52,7 +87,8 @@ public static class Program
             bootstrap, db, topic, json,
             new Command("topics", "the payload and dead-letter topics") { ensure, describe },
             lag,
-            new Command("dlq", "the dead-letter topic") { list, show },
+            replay,
+            new Command("dlq", "the dead-letter topic") { list, show, redrive },
             new Command("sessions", "stored sessions") { sessionShow },
         };
 

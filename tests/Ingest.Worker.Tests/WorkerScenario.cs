@@ -127,7 +127,7 @@ public sealed class WorkerScenario : IAsyncDisposable
     private List<TopicPartition> AllPartitions(string topic) =>
         [.. Enumerable.Range(0, Partitions).Select(p => new TopicPartition(topic, p))];
 
-    private IEnumerable<string> WorkerArgs()
+    public IEnumerable<string> WorkerArgs()
     {
         yield return $"--Kafka:BootstrapServers={_kafka.BootstrapServers}";
         foreach (var (key, value) in _kafka.ClientSettings)

@@ -1,0 +1,139 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using Ingest.Contracts.Codec;
+using Ingest.Testing;
+using Ingest.Worker.DeadLetter;
+using Ingest.Worker.Redrive;
+using Npgsql;
+
+namespace Ingest.Worker.Tests;
+
+/// <summary>Redrive of chunked payloads: re-sent from their staged chunks as a fresh upload, stored intact at a later position.</summary>
+public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task A_dead_lettered_chunked_payload_once_fixed_is_redriven_from_its_staged_chunks_and_stored_intact()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct, "--Worker:PoisonAttempts=2");
+        var first = "first"u8.ToArray();
+        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("small", 0, first), first, ct);
+        await scenario.Database.WaitForCountAsync(1, ct);
+        // The "bug": the database refuses the big payload's row (SQLSTATE 23514) when its last chunk completes it.
+        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
+        var bytes = new byte[600_000];
+        new Random(11).NextBytes(bytes);
+        var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
+        foreach (var chunk in chunks)
+        {
+            await Chunks.ProduceAsync(scenario, chunk, ct);
+        }
+
+        var after = "after"u8.ToArray();
+        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("small", 1, after), after, ct);
+        await scenario.Database.WaitForCountAsync(2, ct);
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Contains("no_big", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        var oldId = chunks[0].Envelope.PayloadId;
+        var position = $"{letter.Partition.Value}:{letter.Offset.Value}";
+
+        var dry = await RedriveJsonAsync(scenario, ct, "--offset", position, "--dry-run");
+        var planned = Assert.Single(dry.GetProperty("letters").EnumerateArray());
+        Assert.Equal("chunked", planned.GetProperty("kind").GetString());
+        Assert.Equal(chunks.Count, planned.GetProperty("messages").GetInt32());
+        Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+
+        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
+        var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", position)).GetProperty("letters").EnumerateArray());
+        var newId = redriven.GetProperty("payloadId").GetGuid();
+        Assert.NotEqual(oldId, newId);
+        await scenario.Database.WaitForCountAsync(3, ct);
+
+        var rows = await scenario.Database.AllAsync(ct);
+        var big = Assert.Single(rows, r => r.SessionId == "big");
+        Assert.Equal((0L, newId, (long)bytes.Length), (big.Seq, big.PayloadId, big.Length));
+        Assert.True(big.Position > rows.Where(r => r.SessionId == "small").Max(r => r.Position), "the redriven payload is stored after what came before it");
+        Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, newId, ct));
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+    }
+
+    [Fact]
+    public async Task A_chunked_letter_that_cannot_be_reassembled_fails_with_one_line_naming_why()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var chunks = Chunks.Split("lost", 0, new byte[300_000], 128 * 1024);
+        var notLast = await ProduceLetterAsync(scenario, chunks[1], ct);
+        var last = await ProduceLetterAsync(scenario, chunks[^1], ct);
+        var whole = "whole"u8.ToArray();
+        await ProduceLetterAsync(scenario, (WorkerScenario.EnvelopeFor("ok", 0, whole), PayloadCodec.Encode(whole)), ct);
+
+        var (code, _, error) = await RedriveAsync(scenario, ct, "--offset", $"0:{notLast}");
+        Assert.Equal(1, code);
+        Assert.Contains("not its last", error, StringComparison.Ordinal);
+        (code, _, error) = await RedriveAsync(scenario, ct, "--offset", $"0:{last}");
+        Assert.Equal(1, code);
+        Assert.Contains("needs chunks 0…1 staged", error, StringComparison.Ordinal); // the worker never saw them
+        (code, _, error) = await RedriveAsync(scenario, ct, ["--offset", $"0:{last}"], db: null);
+        Assert.Equal(1, code);
+        Assert.Contains("pass --db", error, StringComparison.Ordinal);
+        (code, _, error) = await RedriveAsync(scenario, ct, "--offset", "0:999");
+        Assert.Equal(1, code);
+        Assert.Contains("no dead letter at 0:999", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+
+        // All letters, in order: the run stops at the first it cannot redrive, after what came before it.
+        (code, var output, error) = await RedriveAsync(scenario, ct, "--dry-run");
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.StartsWith("redrive: ", error, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> ProduceLetterAsync(WorkerScenario scenario, (Ingest.Contracts.Envelope.PayloadEnvelope Envelope, byte[] Value) chunk, CancellationToken ct)
+    {
+        var headers = chunk.Envelope.WriteTo(new Headers());
+        headers.Add(DeadLetterHeaders.Topic, Encoding.UTF8.GetBytes(scenario.Topic));
+        headers.Add(DeadLetterHeaders.Error, "test letter"u8.ToArray());
+        var delivery = await scenario.Producer.ProduceAsync(
+            scenario.DeadLetterTopic, new Message<byte[], byte[]> { Key = chunk.Envelope.Key, Value = chunk.Value, Headers = headers }, ct);
+        return delivery.Offset.Value;
+    }
+
+    private Task<(int Code, string Output, string Error)> RedriveAsync(WorkerScenario scenario, CancellationToken ct, params string[] args) =>
+        RedriveAsync(scenario, ct, args, scenario.ConnectionString);
+
+    private async Task<(int Code, string Output, string Error)> RedriveAsync(WorkerScenario scenario, CancellationToken ct, string[] args, string? db)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var root = new System.CommandLine.RootCommand { RedriveCommand.Create(output, error) };
+        var parsed = root.Parse(["redrive", "--from-dlq", scenario.DeadLetterTopic, "--bootstrap", kafka.BootstrapServers,
+            "--group", $"redrive-{Guid.NewGuid():N}", "--db", db ?? "", .. args]);
+        Assert.Empty(parsed.Errors);
+        var code = await parsed.InvokeAsync(cancellationToken: ct);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private async Task<JsonElement> RedriveJsonAsync(WorkerScenario scenario, CancellationToken ct, params string[] args)
+    {
+        var (code, output, error) = await RedriveAsync(scenario, ct, [.. args, "--json"]);
+        Assert.True(code == 0, error);
+        using var document = JsonDocument.Parse(output);
+        return document.RootElement.Clone();
+    }
+
+    private static string Header(ConsumeResult<byte[], byte[]> letter, string name) =>
+        letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
+
+    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}
