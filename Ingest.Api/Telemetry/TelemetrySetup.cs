@@ -6,7 +6,7 @@ using OpenTelemetry.Trace;
 
 namespace Ingest.Api.Telemetry;
 
-/// <summary>Tracing and metrics: ASP.NET Core, Npgsql and our own source/meter; Prometheus always, OTLP when configured.</summary>
+/// <summary>Metrics (Prometheus) always; tracing (ASP.NET Core, Npgsql, our source) and OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
 public static class TelemetrySetup
 {
     public static WebApplicationBuilder AddApiTelemetry(this WebApplicationBuilder builder)
@@ -14,17 +14,19 @@ public static class TelemetrySetup
         builder.Services.AddSingleton<ApiMetrics>();
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ApiTelemetry.Name))
-            .WithTracing(tracing => tracing
-                .AddSource(ApiTelemetry.Name)
-                .AddAspNetCoreInstrumentation()
-                .AddNpgsql())
             .WithMetrics(metrics => metrics
                 .AddMeter(ApiTelemetry.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter());
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            // Spans (and the trace context in every chunk's headers) only when something receives them, as in the
+            // worker: recorded and dropped, they cost every 1 KB request an activity per middleware and per publish.
+            otel.WithTracing(tracing => tracing
+                    .AddSource(ApiTelemetry.Name)
+                    .AddAspNetCoreInstrumentation()
+                    .AddNpgsql())
+                .UseOtlpExporter();
         }
 
         return builder;
