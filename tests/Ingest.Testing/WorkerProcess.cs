@@ -10,6 +10,7 @@ namespace Ingest.Testing;
 /// <summary>
 /// A worker as a child process (<c>dotnet Ingest.Worker/bin/{config}/net10.0/Ingest.Worker.dll</c>), so a
 /// test can SIGKILL it mid-batch or SIGTERM it (graceful stop) and read its memory from <c>/proc</c>.
+/// <see cref="StartApiAsync"/> starts the API the same way.
 /// </summary>
 public sealed partial class WorkerProcess : IAsyncDisposable
 {
@@ -36,17 +37,25 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     public string Output => string.Join('\n', _output);
 
     /// <summary>Starts a worker with <paramref name="args"/> and waits until its /healthz answers.</summary>
-    public static async Task<WorkerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    public static Task<WorkerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken) =>
+        StartAsync(WorkerDll(), FreeAddress(), args, cancellationToken);
+
+    /// <summary>
+    /// Starts the API (<c>Ingest.Api.dll</c>) on <paramref name="address"/> (a free port when null, the same one to
+    /// restart it after a kill) and waits until its /healthz answers.
+    /// </summary>
+    public static Task<WorkerProcess> StartApiAsync(Uri? address, IEnumerable<string> args, CancellationToken cancellationToken) =>
+        StartAsync(ServiceDll("Ingest.Api"), address ?? FreeAddress(), args, cancellationToken);
+
+    private static async Task<WorkerProcess> StartAsync(string dll, Uri address, IEnumerable<string> args, CancellationToken cancellationToken)
     {
-        var port = FreePort();
-        var address = new Uri($"http://127.0.0.1:{port}");
-        var info = new ProcessStartInfo("dotnet", [WorkerDll(), $"--urls={address}", .. args])
+        var info = new ProcessStartInfo("dotnet", [dll, $"--urls={address}", .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         info.Environment["DOTNET_gcServer"] = "0";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start dotnet Ingest.Worker.dll.");
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start dotnet {dll}.");
         var worker = new WorkerProcess(process, address);
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -54,7 +63,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"Worker exited with {process.ExitCode} at start-up:\n{worker.Output}");
+                throw new InvalidOperationException($"{Path.GetFileName(dll)} exited with {process.ExitCode} at start-up:\n{worker.Output}");
             }
 
             try
@@ -77,7 +86,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
             if (DateTime.UtcNow > deadline)
             {
                 await worker.DisposeAsync();
-                throw new TimeoutException($"Worker did not answer /healthz within 60 s:\n{worker.Output}");
+                throw new TimeoutException($"{Path.GetFileName(dll)} did not answer /healthz within 60 s:\n{worker.Output}");
             }
 
             await Task.Delay(50, cancellationToken); // polling a condition with a deadline
@@ -111,6 +120,9 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     /// <summary>Peak resident set size so far (VmHWM), in bytes; 0 once the process has exited.</summary>
     public long PeakRssBytes() => ReadStatusKiB("VmHWM:") * 1024;
 
+    /// <summary>Resident set size now (VmRSS), in bytes; 0 once the process has exited.</summary>
+    public long RssBytes() => ReadStatusKiB("VmRSS:") * 1024;
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
@@ -118,11 +130,13 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>The worker assembly built beside the test's configuration (Debug/Release).</summary>
-    public static string WorkerDll()
+    public static string WorkerDll() => ServiceDll("Ingest.Worker");
+
+    private static string ServiceDll(string project)
     {
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/{config}/net10.0
-        var path = Path.Combine(PostgresFixture.RepositoryRoot(), "Ingest.Worker", "bin", configuration, "net10.0", "Ingest.Worker.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException($"Build the worker first: {path} is missing.", path);
+        var path = Path.Combine(PostgresFixture.RepositoryRoot(), project, "bin", configuration, "net10.0", project + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {project} first: {path} is missing.", path);
     }
 
     private long ReadStatusKiB(string field)
@@ -152,11 +166,11 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    private static Uri FreeAddress()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        return new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}");
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

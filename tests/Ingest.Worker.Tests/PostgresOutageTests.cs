@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Ingest.Testing;
 
 namespace Ingest.Worker.Tests;
 
