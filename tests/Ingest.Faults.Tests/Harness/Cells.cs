@@ -141,7 +141,7 @@ public static class Cells
         var database = new NpgsqlConnectionStringBuilder(f.Stack.ConnectionString).Database;
         await ExecuteAsync(f.Stack,
             $"""
-            CREATE FUNCTION public.fault_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$;
+            CREATE OR REPLACE FUNCTION public.fault_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$;
             CREATE TRIGGER fault_slow_insert BEFORE INSERT ON ingest.payloads FOR EACH ROW EXECUTE FUNCTION public.fault_slow_insert();
             ALTER DATABASE "{database}" SET statement_timeout = '100ms';
             """, ct);
@@ -160,7 +160,7 @@ public static class Cells
     {
         await ExecuteAsync(f.Stack,
             """
-            CREATE FUNCTION public.fault_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE OR REPLACE FUNCTION public.fault_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$;
             CREATE TRIGGER fault_disk_full BEFORE INSERT ON ingest.payloads FOR EACH ROW EXECUTE FUNCTION public.fault_disk_full();
             CREATE TRIGGER fault_disk_full BEFORE INSERT ON ingest.payload_chunks FOR EACH ROW EXECUTE FUNCTION public.fault_disk_full();
@@ -279,6 +279,17 @@ public static class Cells
             f.Ledger, $"flood-{Guid.NewGuid():N}"[..20]);
         await flood.Completion.WaitAsync(TimeSpan.FromSeconds(60), ct);
     });
+
+    /// <summary>
+    /// The faults the soak repeats on one long-lived stack (its own broker and Postgres, default API settings):
+    /// all but those needing other API settings (produce errors, flood) or a chunk-heavy load (stop mid-reassembly).
+    /// </summary>
+    public static IReadOnlyList<Fault> Soak { get; } =
+    [
+        OneBrokerDown, AllBrokersDown, LeaderMoved, RttSpike, FetchErrors,
+        DatabaseRestart, ConnectionDrops, StatementTimeouts, DiskFull, LockContention,
+        WorkerKill, RebalanceStorm, ScaleOutAndIn, ApiKill, ClientDisconnects,
+    ];
 
     private static int LeaderOf(FaultStack stack, int partition)
     {

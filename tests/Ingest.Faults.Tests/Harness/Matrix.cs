@@ -53,7 +53,7 @@ public static class Matrix
     }
 
     /// <summary>Waits (at most 60 s) until every accepted payload is stored or dead-lettered; the check then says what is missing.</summary>
-    private static async Task DrainAsync(FaultStack stack, Ledger ledger, CancellationToken ct)
+    internal static async Task DrainAsync(FaultStack stack, Ledger ledger, CancellationToken ct)
     {
         var accepted = ledger.Sent.Where(p => p.AcceptedAt is not null).ToList();
         var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -75,8 +75,8 @@ public static class Matrix
             keys => payloads.All(p => keys.Contains((p.Session, p.Seq))),
             TimeSpan.FromSeconds(60), keys => $"{what}: {keys.Count} stored, answers {string.Join(' ', ledger.Answers)}\n{Tail(stack.Output)}", ct);
 
-    private static Task WaitAsync(FaultStack stack, Func<bool> done, string what, CancellationToken ct) =>
+    internal static Task WaitAsync(FaultStack stack, Func<bool> done, string what, CancellationToken ct) =>
         Eventually.UntilAsync(() => done(), d => d, TimeSpan.FromSeconds(60), _ => $"{what}\n{Tail(stack.Output)}", ct);
 
-    private static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
+    internal static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
 }
