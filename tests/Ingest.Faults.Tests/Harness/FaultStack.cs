@@ -57,7 +57,17 @@ public sealed class FaultStack : IAsyncDisposable
 
     public Uri ApiAddress => Api?.Address ?? throw new InvalidOperationException("API not started.");
 
-    public IReadOnlyList<WorkerProcess> Workers => _workers;
+    /// <summary>The live workers (a copy: faults add and remove workers while the soak samples their memory).</summary>
+    public IReadOnlyList<WorkerProcess> Workers
+    {
+        get
+        {
+            lock (_workers)
+            {
+                return [.. _workers];
+            }
+        }
+    }
 
     /// <summary>Worker group protocol: KIP-848 on the mock (its heartbeat is set to 500 ms, as FailoverTests do); classic on a real broker.</summary>
     public string GroupProtocol => _kafka.IsMock ? "consumer" : "classic";
@@ -145,7 +155,11 @@ public sealed class FaultStack : IAsyncDisposable
             $"--Kafka:group.protocol={GroupProtocol}",
             "--Worker:CommitInterval=00:00:00.200",
         ], ct);
-        _workers.Add(worker);
+        lock (_workers)
+        {
+            _workers.Add(worker);
+        }
+
         return worker;
     }
 
@@ -181,7 +195,7 @@ public sealed class FaultStack : IAsyncDisposable
     }
 
     /// <summary>API and worker resident set sizes now, in bytes.</summary>
-    public (long Api, long Workers) Rss() => (Api?.RssBytes() ?? 0, _workers.Sum(w => w.RssBytes()));
+    public (long Api, long Workers) Rss() => (Api?.RssBytes() ?? 0, Workers.Sum(w => w.RssBytes()));
 
     public async ValueTask DisposeAsync()
     {
@@ -200,8 +214,11 @@ public sealed class FaultStack : IAsyncDisposable
 
     private void Retire(WorkerProcess worker)
     {
-        _workers.Remove(worker);
-        _retired.Add(worker);
+        lock (_workers)
+        {
+            _workers.Remove(worker);
+            _retired.Add(worker);
+        }
     }
 
     private IEnumerable<string> Common()

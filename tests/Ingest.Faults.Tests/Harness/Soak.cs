@@ -48,35 +48,18 @@ public static class Soak
         }, CancellationToken.None);
 
         var windows = new List<(string Fault, DateTimeOffset Start, DateTimeOffset End)>();
-        var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || kafka.IsMock).ToList();
-        await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, Load, ledger, $"soak-{Guid.NewGuid():N}"[..20]))
+        try
         {
-            for (var round = 0; clock.Elapsed < duration; round++)
-            {
-                var fault = faults[round % faults.Count];
-                var before = ledger.AcceptedCount;
-                Volatile.Write(ref current, fault.Name);
-                var start = DateTimeOffset.UtcNow;
-                await fault.InjectAsync(new FaultContext(stack, clients, ledger), ct);
-                windows.Add((fault.Name, start, DateTimeOffset.UtcNow));
-                Volatile.Write(ref current, "none");
-                // Recovered before the next fault: new payloads accepted, and the workers caught up with everything
-                // accepted so far (back-to-back faults would otherwise grow a backlog past the mock's 5 MiB per
-                // partition, and it would drop what the workers had not read: a first 2-minute run lost 6737 that way).
-                await Matrix.WaitAsync(stack, () => ledger.AcceptedCount >= before + 30, $"soak: recovery after {fault.Name}", ct);
-                var accepted = ledger.Sent.Where(p => p.AcceptedAt is not null).Select(p => (p.Session, p.Seq)).ToList();
-                await Eventually.UntilAsync(
-                    () => StoredPayloads.KeysAsync(stack.UnpooledConnectionString, TestApiKeys.Project, ct),
-                    keys => accepted.All(keys.Contains), TimeSpan.FromSeconds(90),
-                    keys => NotCaughtUp(stack, fault.Name, [.. accepted.Where(a => !keys.Contains(a))]), ct);
-            }
-
-            await clients.StopAsync(TimeSpan.FromSeconds(20));
+            await RunFaultsAsync(stack, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), kafka.IsMock, ct);
+            await Matrix.DrainAsync(stack, ledger, ct);
+        }
+        finally
+        {
+            // Sampling stops before the stack goes, also when the soak fails.
+            await stopSampling.CancelAsync();
+            await sampler;
         }
 
-        await Matrix.DrainAsync(stack, ledger, ct);
-        await stopSampling.CancelAsync();
-        await sampler;
         var result = await InvariantCheck.RunAsync($"soak-{duration.TotalMinutes:0}min", stack, ledger, started, DateTimeOffset.UtcNow, ct);
         result.Elapsed = clock.Elapsed;
         foreach (var (fault, start, end) in windows)
@@ -90,6 +73,37 @@ public static class Soak
         await File.WriteAllTextAsync(Path.Combine(outputDirectory, "processes.log"), stack.Output, ct);
         Matrix.Report($"SOAK report: {Path.Combine(outputDirectory, "soak.csv")}, soak.svg, processes.log (last lines of the API and workers)");
         return result;
+    }
+
+    private static async Task RunFaultsAsync(
+        FaultStack stack, Ledger ledger, Stopwatch clock, TimeSpan duration, List<(string Fault, DateTimeOffset Start, DateTimeOffset End)> windows,
+        Action<string> setCurrent, bool isMock, CancellationToken ct)
+    {
+        var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || isMock).ToList();
+        await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, Load, ledger, $"soak-{Guid.NewGuid():N}"[..20]))
+        {
+            for (var round = 0; clock.Elapsed < duration; round++)
+            {
+                var fault = faults[round % faults.Count];
+                var before = ledger.AcceptedCount;
+                setCurrent(fault.Name);
+                var start = DateTimeOffset.UtcNow;
+                await fault.InjectAsync(new FaultContext(stack, clients, ledger), ct);
+                windows.Add((fault.Name, start, DateTimeOffset.UtcNow));
+                setCurrent("none");
+                // Recovered before the next fault: new payloads accepted, and the workers caught up with everything
+                // accepted so far (back-to-back faults would otherwise grow a backlog past the mock's 5 MiB per
+                // partition, and it would drop what the workers had not read: a first 2-minute run lost 6737 that way).
+                await Matrix.WaitAsync(stack, () => ledger.AcceptedCount >= before + 30, $"soak: recovery after {fault.Name}", ct);
+                var accepted = ledger.Sent.Where(p => p.AcceptedAt is not null).Select(p => (p.Session, p.Seq)).ToList();
+                await Eventually.UntilAsync(
+                    () => StoredPayloads.KeysAsync(stack.UnpooledConnectionString, TestApiKeys.Project, ct),
+                    keys => accepted.All(keys.Contains), TimeSpan.FromSeconds(90),
+                    keys => NotCaughtUp(stack, fault.Name, [.. accepted.Where(a => !keys.Contains(a))]), ct);
+            }
+
+            await clients.StopAsync(TimeSpan.FromSeconds(20));
+        }
     }
 
     private static string NotCaughtUp(FaultStack stack, string fault, List<(string Session, long Seq)> missing)
