@@ -24,7 +24,7 @@ public static class MemoryScenario
         var (clients, size) = options.Smoke ? (4, 8L << 20) : (20, 100L << 20);
         var topic = await stack.TopicAsync("bench-rss-api", cancellationToken);
         var database = await stack.DatabaseAsync(cancellationToken);
-        await using var api = await WorkerProcess.StartApiAsync(stack.ApiArguments(topic, database), cancellationToken);
+        await using var api = await WorkerProcess.StartApiAsync(null, stack.ApiArguments(topic, database), cancellationToken);
         using var http = new HttpClient { BaseAddress = api.Address, Timeout = Timeout.InfiniteTimeSpan };
         http.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Ingest.Testing;
+using Ingest.Testing.Reporting;
 
 namespace Ingest.Benchmarks;
 
@@ -72,7 +73,7 @@ public static class ReportWriter
     {
         const int Row = 34, Left = 230, Width = 400;
         var height = 40 + (Row * Math.Max(1, measurements.Count));
-        var svg = Header(Left + Width + 80, height, "Throughput as a fraction of the same-run baseline");
+        var svg = SvgChart.Header(Left + Width + 80, height, "Throughput as a fraction of the same-run baseline");
         for (var i = 0; i < measurements.Count; i++)
         {
             var m = measurements[i];
@@ -96,7 +97,7 @@ public static class ReportWriter
     private static string LatencyChart(IReadOnlyList<LatencyMeasurement> latencies)
     {
         const int Left = 60, Width = 420, Height = 200;
-        var svg = Header(Left + Width + 40, Height + 60, "End-to-end latency percentiles (ms)");
+        var svg = SvgChart.Header(Left + Width + 40, Height + 60, "End-to-end latency percentiles (ms)");
         var max = Math.Max(1, latencies.SelectMany(l => new[] { l.P50, l.P99, l.P999 }).DefaultIfEmpty(1).Max());
         var bars = latencies.SelectMany(l => new[] { ($"p50", l.P50), ("p99", l.P99), ("p99.9", l.P999) }).ToList();
         var step = Width / Math.Max(1, bars.Count);
@@ -111,9 +112,4 @@ public static class ReportWriter
 
         return svg.AppendLine("</svg>").ToString();
     }
-
-    private static StringBuilder Header(int width, int height, string title) =>
-        new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' font-family='sans-serif'>")
-            .AppendLine(CultureInfo.InvariantCulture, $"<rect width='100%' height='100%' fill='white'/><text x='4' y='14' font-size='13' font-weight='bold'>{WebUtility.HtmlEncode(title)}</text>");
 }

@@ -9,8 +9,8 @@ namespace Ingest.Testing;
 
 /// <summary>
 /// A worker as a child process (<c>dotnet Ingest.Worker/bin/{config}/net10.0/Ingest.Worker.dll</c>), so a
-/// test can SIGKILL it mid-batch or SIGTERM it (graceful stop) and read its memory from <c>/proc</c>; the
-/// API runs the same way (<see cref="StartApiAsync"/>) where its own memory is measured.
+/// test can SIGKILL it mid-batch or SIGTERM it (graceful stop) and read its memory from <c>/proc</c>.
+/// <see cref="StartApiAsync"/> starts the API the same way.
 /// </summary>
 public sealed partial class WorkerProcess : IAsyncDisposable
 {
@@ -38,16 +38,17 @@ public sealed partial class WorkerProcess : IAsyncDisposable
 
     /// <summary>Starts a worker with <paramref name="args"/> and waits until its /healthz answers.</summary>
     public static Task<WorkerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken) =>
-        StartAsync(WorkerDll(), args, cancellationToken);
+        StartAsync(WorkerDll(), FreeAddress(), args, cancellationToken);
 
-    /// <summary>Starts the API (<c>Ingest.Api.dll</c>) with <paramref name="args"/> and waits until its /healthz answers.</summary>
-    public static Task<WorkerProcess> StartApiAsync(IEnumerable<string> args, CancellationToken cancellationToken) =>
-        StartAsync(BuiltDll("Ingest.Api"), args, cancellationToken);
+    /// <summary>
+    /// Starts the API (<c>Ingest.Api.dll</c>) on <paramref name="address"/> (a free port when null, the same one to
+    /// restart it after a kill) and waits until its /healthz answers.
+    /// </summary>
+    public static Task<WorkerProcess> StartApiAsync(Uri? address, IEnumerable<string> args, CancellationToken cancellationToken) =>
+        StartAsync(ServiceDll("Ingest.Api"), address ?? FreeAddress(), args, cancellationToken);
 
-    private static async Task<WorkerProcess> StartAsync(string dll, IEnumerable<string> args, CancellationToken cancellationToken)
+    private static async Task<WorkerProcess> StartAsync(string dll, Uri address, IEnumerable<string> args, CancellationToken cancellationToken)
     {
-        var port = FreePort();
-        var address = new Uri($"http://127.0.0.1:{port}");
         var info = new ProcessStartInfo("dotnet", [dll, $"--urls={address}", .. args])
         {
             RedirectStandardOutput = true,
@@ -119,6 +120,9 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     /// <summary>Peak resident set size so far (VmHWM), in bytes; 0 once the process has exited.</summary>
     public long PeakRssBytes() => ReadStatusKiB("VmHWM:") * 1024;
 
+    /// <summary>Resident set size now (VmRSS), in bytes; 0 once the process has exited.</summary>
+    public long RssBytes() => ReadStatusKiB("VmRSS:") * 1024;
+
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
@@ -126,9 +130,9 @@ public sealed partial class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>The worker assembly built beside the test's configuration (Debug/Release).</summary>
-    public static string WorkerDll() => BuiltDll("Ingest.Worker");
+    public static string WorkerDll() => ServiceDll("Ingest.Worker");
 
-    private static string BuiltDll(string project)
+    private static string ServiceDll(string project)
     {
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/{config}/net10.0
         var path = Path.Combine(PostgresFixture.RepositoryRoot(), project, "bin", configuration, "net10.0", project + ".dll");
@@ -162,11 +166,11 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    private static Uri FreeAddress()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        return new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}");
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -9,6 +9,7 @@ using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
 using Ingest.LoadGen;
 using Npgsql;
+using Ingest.Testing;
 
 namespace Ingest.Worker.Tests;
 

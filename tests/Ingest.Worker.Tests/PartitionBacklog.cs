@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Testing;
 
 namespace Ingest.Worker.Tests;
 

@@ -1,3 +1,4 @@
+using Ingest.Testing;
 using Npgsql;
 
 namespace Ingest.Worker.Tests;

@@ -1,4 +1,6 @@
-namespace Ingest.Worker.Tests;
+using Xunit;
+
+namespace Ingest.Testing;
 
 /// <summary>Waiting on a condition with a deadline (never a bare delay as synchronisation).</summary>
 public static class Eventually

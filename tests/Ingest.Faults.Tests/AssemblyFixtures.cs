@@ -1,0 +1,4 @@
+using Ingest.Testing;
+
+[assembly: AssemblyFixture(typeof(KafkaFixture))]
+[assembly: AssemblyFixture(typeof(PostgresFixture))]

@@ -1,0 +1,237 @@
+using Ingest.Contracts;
+using Ingest.Testing;
+using Ingest.Testing.Hosting;
+using Ingest.Testing.MockKafka;
+using Npgsql;
+
+namespace Ingest.Faults.Tests.Harness;
+
+/// <summary>What a cell's stack must own: its broker (to break it), its database server (to stop it), how many workers.</summary>
+/// <param name="OwnBroker">A mock cluster of its own (fault injection); without one the shared fixture's broker and a topic of its own.</param>
+/// <param name="OwnPostgres">A Postgres cluster of its own (<see cref="PrivatePostgres"/>), to stop and restart.</param>
+/// <param name="Workers">Workers started before the load.</param>
+/// <param name="ApiArgs">Extra API settings (e.g. a smaller in-flight budget).</param>
+public sealed record StackNeeds(bool OwnBroker = false, bool OwnPostgres = false, int Workers = 1, IReadOnlyList<string>? ApiArgs = null);
+
+/// <summary>
+/// One cell's pipeline: a broker, a database, the API and workers as child processes (so they can be SIGKILLed,
+/// stopped gracefully and measured), with the same configuration a deployment uses plus short client-facing timeouts.
+/// </summary>
+public sealed class FaultStack : IAsyncDisposable
+{
+    public const int Partitions = 4;
+    private readonly List<WorkerProcess> _workers = [];
+    private readonly List<WorkerProcess> _retired = [];
+    private readonly PrivatePostgres? _postgres;
+    private readonly KafkaFixture _kafka;
+    private readonly StackNeeds _needs;
+
+    private FaultStack(KafkaFixture kafka, MockCluster? mock, PrivatePostgres? postgres, string topic, string connectionString, StackNeeds needs)
+    {
+        _kafka = kafka;
+        Mock = mock;
+        _postgres = postgres;
+        Topic = topic;
+        ConnectionString = connectionString;
+        _needs = needs;
+    }
+
+    /// <summary>The cell's own mock cluster (fault injection), or null on the shared broker.</summary>
+    public MockCluster? Mock { get; }
+
+    public string BootstrapServers => Mock?.BootstrapServers ?? _kafka.BootstrapServers;
+
+    public string Topic { get; }
+
+    public string GroupId { get; } = $"faults-{Guid.NewGuid():N}";
+
+    /// <summary>The database the workers store into.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The same database without pooling: the checks' connections must not outlive a restart.</summary>
+    public string UnpooledConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString;
+
+    public PrivatePostgres Postgres => _postgres ?? throw new InvalidOperationException("This cell does not own its Postgres.");
+
+    public WorkerProcess? Api { get; private set; }
+
+    public Uri ApiAddress => Api?.Address ?? throw new InvalidOperationException("API not started.");
+
+    /// <summary>The live workers (a copy: faults add and remove workers while the soak samples their memory).</summary>
+    public IReadOnlyList<WorkerProcess> Workers
+    {
+        get
+        {
+            lock (_workers)
+            {
+                return [.. _workers];
+            }
+        }
+    }
+
+    /// <summary>Worker group protocol: KIP-848 on the mock (its heartbeat is set to 500 ms, as FailoverTests do); classic on a real broker.</summary>
+    public string GroupProtocol => _kafka.IsMock ? "consumer" : "classic";
+
+    /// <summary>Recent output of the API and every worker, for failure messages.</summary>
+    public string Output => string.Join("\n---\n", new[] { Api }.Concat(_retired).Concat(_workers).OfType<WorkerProcess>().Select(p => p.Output));
+
+    public static async Task<FaultStack> CreateAsync(KafkaFixture kafka, PostgresFixture postgres, StackNeeds needs, CancellationToken ct)
+    {
+        MockCluster? mock = null;
+        string topic;
+        if (kafka.IsMock)
+        {
+            // Even cells that do not break the broker get their own: a killed worker's group or a flood must not
+            // share a cluster with the rest of the suite.
+            mock = new MockCluster(brokers: 3);
+            topic = "payloads";
+            mock.CreateTopic(topic, Partitions, 3);
+            mock.CreateTopic(IngestTopics.DeadLetterFor(topic), Partitions, 3);
+            mock.SetGroupConsumerHeartbeatInterval(500);
+            mock.SetGroupConsumerSessionTimeout(6000);
+        }
+        else
+        {
+            topic = await kafka.CreateTopicAsync("faults", Partitions, ct);
+        }
+
+        PrivatePostgres? own = null;
+        string database;
+        if (needs.OwnPostgres)
+        {
+            own = await PrivatePostgres.StartAsync(ct);
+            database = await own.CreateDatabaseAsync("ingest", ct);
+        }
+        else
+        {
+            database = await postgres.CreateDatabaseAsync(ct);
+        }
+
+        var stack = new FaultStack(kafka, mock, own, topic, database, needs);
+        try
+        {
+            for (var i = 0; i < needs.Workers; i++)
+            {
+                await stack.StartWorkerAsync(ct);
+            }
+
+            await stack.StartApiAsync(ct);
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the API, on the port it had before when it is a restart.</summary>
+    public async Task StartApiAsync(CancellationToken ct)
+    {
+        var previous = Api;
+        if (previous is not null)
+        {
+            _retired.Add(previous);
+        }
+
+        Api = await WorkerProcess.StartApiAsync(previous?.Address, [
+            .. Common(),
+            .. TestApiKeys.ConfigurationArgs(),
+            $"--Api:WorkerGroupId={GroupId}",
+            // Client-facing timeouts short enough for a 30 s cell; a recording client honours Retry-After.
+            "--Api:DeliveryTimeout=00:00:05",
+            "--Api:BudgetWaitTimeout=00:00:05",
+            "--Api:ShutdownTimeout=00:00:05",
+            "--Api:RetryAfterSeconds=1",
+            .. _needs.ApiArgs ?? [],
+        ], ct);
+    }
+
+    public async Task<WorkerProcess> StartWorkerAsync(CancellationToken ct)
+    {
+        var worker = await WorkerProcess.StartAsync([
+            .. Common(),
+            $"--Worker:GroupId={GroupId}",
+            $"--Kafka:group.protocol={GroupProtocol}",
+            "--Worker:CommitInterval=00:00:00.200",
+        ], ct);
+        lock (_workers)
+        {
+            _workers.Add(worker);
+        }
+
+        return worker;
+    }
+
+    /// <summary>SIGKILL: no drain, no commit, no LeaveGroup.</summary>
+    public async Task KillWorkerAsync(WorkerProcess worker)
+    {
+        await worker.KillAsync();
+        Retire(worker);
+    }
+
+    /// <summary>SIGTERM: the worker drains, commits and leaves; fails when it does not exit cleanly.</summary>
+    public async Task StopWorkerAsync(WorkerProcess worker)
+    {
+        var exit = await worker.TerminateAsync(TimeSpan.FromSeconds(60));
+        Retire(worker);
+        Assert.True(exit == 0, $"worker exited with {exit}:\n{worker.Output}");
+    }
+
+    /// <summary>SIGKILL of the API (requests in flight get no answer), then a new API on the same port.</summary>
+    public async Task KillAndRestartApiAsync(CancellationToken ct)
+    {
+        await Api!.KillAsync();
+        await StartApiAsync(ct);
+    }
+
+    /// <summary>Uploads staged in <c>ingest.pending_uploads</c> without their last chunk yet (mid-reassembly).</summary>
+    public async Task<long> PendingUploadsAsync(CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(UnpooledConnectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM ingest.pending_uploads WHERE NOT dead_lettered", connection);
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>API and worker resident set sizes now, in bytes.</summary>
+    public (long Api, long Workers) Rss() => (Api?.RssBytes() ?? 0, Workers.Sum(w => w.RssBytes()));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in new[] { Api }.Concat(_workers).Concat(_retired).OfType<WorkerProcess>())
+        {
+            await process.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
+        Mock?.Dispose();
+    }
+
+    private void Retire(WorkerProcess worker)
+    {
+        lock (_workers)
+        {
+            _workers.Remove(worker);
+            _retired.Add(worker);
+        }
+    }
+
+    private IEnumerable<string> Common()
+    {
+        yield return $"--Kafka:BootstrapServers={BootstrapServers}";
+        foreach (var (key, value) in _kafka.ClientSettings)
+        {
+            yield return $"--Kafka:{key}={value}";
+        }
+
+        yield return $"--ConnectionStrings:Ingest={ConnectionString}";
+        yield return $"--Ingest:Topic={Topic}";
+        yield return "--Logging:LogLevel:Default=Warning";
+        yield return "--Logging:LogLevel:Ingest=Information";
+    }
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Ingest.Testing;
+using Ingest.Testing.Hosting;
+using Ingest.Testing.Reporting;
+
+namespace Ingest.Faults.Tests.Harness;
+
+/// <summary>
+/// The matrix on a loop on one long-lived stack (its own broker and Postgres, the API and two workers as child
+/// processes): continuous load, the soak faults one after another for N minutes, API and worker RSS sampled every
+/// second; then the invariant over everything sent, a CSV and an SVG chart of memory and end-to-end latency over
+/// time (leaks and slow drifts show as slopes), and one line per fault.
+/// </summary>
+public static class Soak
+{
+    /// <summary>
+    /// Gentler than a cell's (at most 40 payloads/s instead of 200): on the mock a partition keeps only 5 MiB, so a
+    /// worker that stalls longer than the log holds loses accepted payloads to retention (it reports them as data
+    /// loss, offset out of range). At the cells' pace 2-minute runs lost 6737, then 488 that way after the
+    /// database faults; at 80/s a 3-minute run still lost 250 after the statement-timeout fault. The soak still
+    /// fails then, as it must: a long soak belongs on a real broker (INGEST_TEST_KAFKA).
+    /// </summary>
+    private static readonly LoadShape Load = LoadShape.Default with { Pace = TimeSpan.FromMilliseconds(200) };
+
+    public static async Task<CellResult> RunAsync(
+        TimeSpan duration, string outputDirectory, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var stack = await FaultStack.CreateAsync(kafka, postgres, new StackNeeds(OwnBroker: true, OwnPostgres: true, Workers: 2), ct);
+        var ledger = new Ledger();
+        var started = DateTimeOffset.UtcNow;
+        var samples = new List<(double Seconds, string Fault, long ApiRss, long WorkerRss, long Accepted)>();
+        var current = "none";
+        using var stopSampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1)); // sampling cadence, not synchronisation
+            while (await timer.WaitForNextTickAsync(stopSampling.Token).AsTask().ContinueWith(t => !t.IsCanceled, TaskScheduler.Default))
+            {
+                var (api, workers) = stack.Rss();
+                lock (samples)
+                {
+                    samples.Add(((DateTimeOffset.UtcNow - started).TotalSeconds, Volatile.Read(ref current), api, workers, ledger.AcceptedCount));
+                }
+            }
+        }, CancellationToken.None);
+
+        var windows = new List<(string Fault, DateTimeOffset Start, DateTimeOffset End)>();
+        try
+        {
+            await RunFaultsAsync(stack, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), kafka.IsMock, ct);
+            await Matrix.DrainAsync(stack, ledger, ct);
+        }
+        finally
+        {
+            // Sampling stops before the stack goes, also when the soak fails.
+            await stopSampling.CancelAsync();
+            await sampler;
+        }
+
+        var result = await InvariantCheck.RunAsync($"soak-{duration.TotalMinutes:0}min", stack, ledger, started, DateTimeOffset.UtcNow, ct);
+        result.Elapsed = clock.Elapsed;
+        foreach (var (fault, start, end) in windows)
+        {
+            var worst = result.Latencies.Where(l => l.StoredAt >= start && l.StoredAt - l.Latency <= end).Select(l => l.Latency).DefaultIfEmpty().Max();
+            Matrix.Report(string.Create(CultureInfo.InvariantCulture,
+                $"SOAK {start - started:hh\\:mm\\:ss} {fault,-28} lasted {(end - start).TotalSeconds:0.0}s max-e2e={worst.TotalMilliseconds:0}ms"));
+        }
+
+        await WriteAsync(outputDirectory, started, samples, result, ct);
+        await File.WriteAllTextAsync(Path.Combine(outputDirectory, "processes.log"), stack.Output, ct);
+        Matrix.Report($"SOAK report: {Path.Combine(outputDirectory, "soak.csv")}, soak.svg, processes.log (last lines of the API and workers)");
+        return result;
+    }
+
+    private static async Task RunFaultsAsync(
+        FaultStack stack, Ledger ledger, Stopwatch clock, TimeSpan duration, List<(string Fault, DateTimeOffset Start, DateTimeOffset End)> windows,
+        Action<string> setCurrent, bool isMock, CancellationToken ct)
+    {
+        var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || isMock).ToList();
+        await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, Load, ledger, $"soak-{Guid.NewGuid():N}"[..20]))
+        {
+            for (var round = 0; clock.Elapsed < duration; round++)
+            {
+                var fault = faults[round % faults.Count];
+                var before = ledger.AcceptedCount;
+                setCurrent(fault.Name);
+                var start = DateTimeOffset.UtcNow;
+                await fault.InjectAsync(new FaultContext(stack, clients, ledger), ct);
+                windows.Add((fault.Name, start, DateTimeOffset.UtcNow));
+                setCurrent("none");
+                // Recovered before the next fault: new payloads accepted, and the workers caught up with everything
+                // accepted so far (back-to-back faults would otherwise grow a backlog past the mock's 5 MiB per
+                // partition, and it would drop what the workers had not read: a first 2-minute run lost 6737 that way).
+                await Matrix.WaitAsync(stack, () => ledger.AcceptedCount >= before + 30, $"soak: recovery after {fault.Name}", ct);
+                var accepted = ledger.Sent.Where(p => p.AcceptedAt is not null).Select(p => (p.Session, p.Seq)).ToList();
+                await Eventually.UntilAsync(
+                    () => StoredPayloads.KeysAsync(stack.UnpooledConnectionString, TestApiKeys.Project, ct),
+                    keys => accepted.All(keys.Contains), TimeSpan.FromSeconds(90),
+                    keys => NotCaughtUp(stack, fault.Name, [.. accepted.Where(a => !keys.Contains(a))]), ct);
+            }
+
+            await clients.StopAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    private static string NotCaughtUp(FaultStack stack, string fault, List<(string Session, long Seq)> missing)
+    {
+        var places = TopicLog.Locate(stack.BootstrapServers, stack.Topic, FaultStack.Partitions, [.. missing.Take(10)]);
+        return $"soak: workers did not catch up after {fault}: {missing.Count} accepted payloads not stored, e.g.\n" +
+            string.Join('\n', places.Select(p => $"{p.Key.Session}/{p.Key.Seq} in Kafka: {(p.Value.Count > 0 ? string.Join(", ", p.Value) : "nowhere")}")) +
+            $"\n{Matrix.Tail(stack.Output)}";
+    }
+
+    private static async Task WriteAsync(
+        string directory, DateTimeOffset started, List<(double Seconds, string Fault, long ApiRss, long WorkerRss, long Accepted)> samples,
+        CellResult result, CancellationToken ct)
+    {
+        Directory.CreateDirectory(directory);
+        // End-to-end latency of the payloads stored in each second.
+        var latency = result.Latencies
+            .GroupBy(l => (int)(l.StoredAt - started).TotalSeconds)
+            .ToDictionary(g => g.Key, g =>
+            {
+                var ms = g.Select(l => l.Latency.TotalMilliseconds).Order().ToList();
+                return (P99: ms[(int)Math.Min(ms.Count - 1, Math.Ceiling(ms.Count * 0.99) - 1)], Max: ms[^1], Count: ms.Count);
+            });
+        var csv = new StringBuilder("seconds,fault,api_rss_mib,workers_rss_mib,accepted_total,stored_in_second,e2e_p99_ms,e2e_max_ms\n");
+        foreach (var s in samples)
+        {
+            var l = latency.GetValueOrDefault((int)s.Seconds);
+            csv.AppendLine(CultureInfo.InvariantCulture,
+                $"{s.Seconds:0.0},{s.Fault},{s.ApiRss / 1048576.0:0.0},{s.WorkerRss / 1048576.0:0.0},{s.Accepted},{l.Count},{l.P99:0},{l.Max:0}");
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "soak.csv"), csv.ToString(), ct);
+        IReadOnlyList<(double X, double Y)> Series(Func<(double Seconds, string Fault, long ApiRss, long WorkerRss, long Accepted), double> y) =>
+            [.. samples.Select(s => (s.Seconds, y(s)))];
+        var latencyPoints = latency.OrderBy(l => l.Key).ToList();
+        var svg = SvgChart.TimeSeries($"Soak {result.Fault}: memory and end-to-end latency over time", [
+            ("RSS MiB", [("API", Series(s => s.ApiRss / 1048576.0)), ("workers (sum)", Series(s => s.WorkerRss / 1048576.0))]),
+            ("end-to-end ms", [("p99 per second", [.. latencyPoints.Select(l => ((double)l.Key, l.Value.P99))]), ("max per second", [.. latencyPoints.Select(l => ((double)l.Key, l.Value.Max))])]),
+            ("accepted payloads", [("total", Series(s => s.Accepted))]),
+        ]);
+        await File.WriteAllTextAsync(Path.Combine(directory, "soak.svg"), svg, ct);
+    }
+}

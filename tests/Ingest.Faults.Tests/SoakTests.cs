@@ -1,0 +1,33 @@
+using System.Globalization;
+using Ingest.Faults.Tests.Harness;
+using Ingest.Testing;
+
+namespace Ingest.Faults.Tests;
+
+/// <summary>
+/// Off in CI. <c>INGEST_SOAK_MINUTES=N dotnet test tests/Ingest.Faults.Tests -c Release --filter FullyQualifiedName~Soak</c>
+/// runs the soak faults on a loop for N minutes; <c>INGEST_SOAK_OUT</c> is where soak.csv and soak.svg go
+/// (default TestResults/soak-{time} under the repository).
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class SoakTests(KafkaFixture kafka, PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Matrix_on_a_loop_keeps_the_invariant_memory_and_latency()
+    {
+        var setting = Environment.GetEnvironmentVariable("INGEST_SOAK_MINUTES");
+        if (string.IsNullOrWhiteSpace(setting))
+        {
+            Assert.Skip("The soak runs only when INGEST_SOAK_MINUTES is set (e.g. INGEST_SOAK_MINUTES=30).");
+        }
+
+        Assert.True(double.TryParse(setting, NumberStyles.Float, CultureInfo.InvariantCulture, out var minutes) && minutes > 0,
+            $"INGEST_SOAK_MINUTES must be a positive number of minutes, not '{setting}'");
+        var output = Environment.GetEnvironmentVariable("INGEST_SOAK_OUT") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(PostgresFixture.RepositoryRoot(), "TestResults", $"soak-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        var result = await Soak.RunAsync(TimeSpan.FromMinutes(minutes), output, kafka, postgres, TestContext.Current.CancellationToken);
+        Matrix.Report(result.Line());
+        Assert.True(result.Holds && result.DeadLettered.Count == 0, result.Details());
+    }
+}
