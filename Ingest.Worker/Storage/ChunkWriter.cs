@@ -120,6 +120,19 @@ internal static class ChunkWriter
         return ids;
     }
 
+    /// <summary>
+    /// Marks the upload of <paramref name="chunk"/> dead-lettered after the database refused the chunk (a data error
+    /// that rolled its batch back): its staged chunks are kept — the abandonment sweep skips dead-lettered uploads —
+    /// until a redrive re-sends them, and its later chunks are redeliveries. Returns the staged chunks' offsets,
+    /// the letter's reference to them (<c>ingest-dlq-chunk-offsets</c>).
+    /// </summary>
+    public static async Task<string> MarkRefusedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, CancellationToken ct)
+    {
+        var (next, length, _) = await ReadPendingAsync(connection, transaction, chunk.Envelope.PayloadId, ct) ?? (chunk.Envelope.ChunkIndex, 0, false);
+        await MarkDeadLetteredAsync(connection, transaction, chunk, next, length, ct);
+        return await ChunkOffsetsAsync(connection, transaction, chunk.Envelope.PayloadId, ct);
+    }
+
     private static async Task<StoreResult> CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload last, CancellationToken ct)
     {
         var e = last.Envelope;

@@ -69,13 +69,14 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         var last = chunks[^1];
         chunks[^1] = (last.Envelope with { Checksum = last.Envelope.Checksum ^ 1 }, last.Value);
         var offsets = new List<long>();
+        var t0 = DateTime.UtcNow;
         foreach (var chunk in chunks)
         {
-            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct, t0)).Offset.Value);
         }
 
         var after = "after"u8.ToArray();
-        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("after", 0, after), after, ct);
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 0, after), Ingest.Contracts.Codec.PayloadCodec.Encode(after)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
 
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
@@ -83,6 +84,13 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
         Assert.Contains("checksum", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
         Assert.Equal("after", Assert.Single(await scenario.Database.AllAsync(ct)).SessionId);
+
+        // The reference stays good past the abandonment sweep's log-time horizon: the staged chunks are kept.
+        var late = "16 min later"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await scenario.Database.WaitForCountAsync(2, ct);
+        Assert.Equal(chunks.Count, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads WHERE dead_lettered", ct));
     }
 
     [Fact]
