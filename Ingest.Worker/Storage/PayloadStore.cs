@@ -105,7 +105,7 @@ public sealed class PayloadStore
     /// good, so it can be redriven (see <see cref="ChunkWriter.MarkRefusedAsync"/>); retried like a batch. Returns the
     /// staged chunks' offsets for the dead letter.
     /// </summary>
-    public async Task<string> KeepRefusedUploadAsync(IncomingPayload chunk, Action? onStall, CancellationToken cancellationToken)
+    public async Task<string> KeepRefusedUploadAsync(IncomingPayload chunk, string error, Action? onStall, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
@@ -120,12 +120,12 @@ public sealed class PayloadStore
                 {
                     await using var connection = await state.DataSource.OpenConnectionAsync(ctx.CancellationToken);
                     await using var transaction = await connection.BeginTransactionAsync(ctx.CancellationToken);
-                    var offsets = await ChunkWriter.MarkRefusedAsync(connection, transaction, state.Chunk, ctx.CancellationToken);
+                    var offsets = await ChunkWriter.MarkRefusedAsync(connection, transaction, state.Chunk, state.Error, ctx.CancellationToken);
                     await transaction.CommitAsync(ctx.CancellationToken);
                     return offsets;
                 },
                 context,
-                (DataSource: _dataSource, Chunk: chunk));
+                (DataSource: _dataSource, Chunk: chunk, Error: error));
         }
         finally
         {

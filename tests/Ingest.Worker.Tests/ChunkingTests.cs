@@ -94,6 +94,48 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_chunk_marked_dead_lettered_whose_letter_was_never_sent_is_dead_lettered_again_when_redelivered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var bytes = new byte[200_000];
+        new Random(9).NextBytes(bytes);
+        var chunks = Chunks.Split("crashed", 0, bytes, 64 * 1024);
+        var before = "before"u8.ToArray();
+        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("before", 0, before), before, ct);
+        await scenario.Database.WaitForCountAsync(1, ct); // the schema is in place
+        var offsets = new List<long>();
+        foreach (var chunk in chunks[..^1])
+        {
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+        }
+
+        var payloadId = chunks[0].Envelope.PayloadId;
+        await Eventually.UntilAsync(
+            () => Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{payloadId}'", ct),
+            count => count == chunks.Count - 1, TimeSpan.FromSeconds(30), count => $"{count} chunks staged", ct);
+
+        // What a worker leaves when it dies after marking the last chunk dead-lettered and before its letter reached
+        // the DLQ: the mark is committed, the offset is not, so the last chunk comes again.
+        var lastOffset = scenario.LogEndOffsets()[0];
+        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString,
+            $"""
+            WITH marked AS (UPDATE ingest.pending_uploads SET dead_lettered = true, dead_letter_offset = {lastOffset},
+                                   dead_letter_error = 'refused before the crash'
+                            WHERE payload_id = '{payloadId}' RETURNING 1)
+            SELECT count(*) FROM marked
+            """, ct));
+        Assert.Equal(lastOffset, (await Chunks.ProduceAsync(scenario, chunks[^1], ct)).Offset.Value);
+
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal("refused before the crash", Header(letter, DeadLetterHeaders.Error));
+        Assert.Equal(lastOffset.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal(string.Join(",", offsets), Header(letter, DeadLetterHeaders.ChunkOffsets));
+        Assert.Equal(["before"], (await scenario.Database.AllAsync(ct)).Select(r => r.SessionId));
+    }
+
+    [Fact]
     public async Task An_upload_without_its_last_chunk_is_discarded_by_log_time_and_a_gap_is_counted_as_data_loss()
     {
         var ct = TestContext.Current.CancellationToken;
