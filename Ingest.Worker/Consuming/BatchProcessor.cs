@@ -133,7 +133,10 @@ internal sealed class BatchProcessor(
             }
         }
 
-        poison.Add(new(MessageOf(batch, payload), span, "data", error.Message, null, options.Value.PoisonAttempts, firstFailedAt));
+        // A refused chunk's upload is kept for redrive before any later message of the partition is stored: a
+        // later one could otherwise take the abandonment sweep past it and discard its staged chunks.
+        var chunkOffsets = payload.IsWhole ? null : await store.KeepRefusedUploadAsync(payload, error.Message, onStall, cancellationToken);
+        poison.Add(new(MessageOf(batch, payload), span, "data", error.Message, chunkOffsets, options.Value.PoisonAttempts, firstFailedAt));
     }
 
     private static ConsumeResult<byte[]?, byte[]?> MessageOf(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> batch, IncomingPayload payload) =>

@@ -28,8 +28,9 @@ public static class DeadLetterHeaders
     public const string Attempts = "ingest-dlq-attempts";
 
     /// <summary>
-    /// For a chunked payload that failed verification: the offsets of its staged chunks, comma-separated in
-    /// chunk order (a reference: the chunks stay in <c>ingest.payload_chunks</c> under the payload id).
+    /// For a chunked payload (one that failed verification, or whose chunk the database refused): the offsets of
+    /// its staged chunks, comma-separated in chunk order (a reference: the chunks stay in
+    /// <c>ingest.payload_chunks</c> under the payload id, kept from the abandonment sweep until a redrive).
     /// </summary>
     public const string ChunkOffsets = "ingest-dlq-chunk-offsets";
 

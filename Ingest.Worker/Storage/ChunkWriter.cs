@@ -16,7 +16,7 @@ namespace Ingest.Worker.Storage;
 internal static class ChunkWriter
 {
     private const string PendingSql =
-        "SELECT next_chunk, length, dead_lettered FROM ingest.pending_uploads WHERE payload_id = $1 FOR UPDATE";
+        "SELECT next_chunk, length, dead_lettered, dead_letter_offset, dead_letter_error FROM ingest.pending_uploads WHERE payload_id = $1 FOR UPDATE";
 
     private const string StageSql =
         """
@@ -60,7 +60,15 @@ internal static class ChunkWriter
         }
         else
         {
-            var (next, length, deadLettered) = pending.Value;
+            var (next, length, deadLettered, letterOffset, letterError) = pending.Value;
+            if (deadLettered && letterOffset == chunk.Offset)
+            {
+                // This very message was dead-lettered, but its offset was not committed: its letter may never have
+                // reached the DLQ (a crash or rebalance after the mark), so it is sent again.
+                return new StoreResult(
+                    StoreOutcome.Poison, letterError ?? "dead-lettered before", await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
+            }
+
             if (deadLettered || e.ChunkIndex < next)
             {
                 return new StoreResult(StoreOutcome.ChunkRedelivery);
@@ -77,11 +85,9 @@ internal static class ChunkWriter
 
         if (stagedLength + decoded != e.Length)
         {
-            await MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, stagedLength, ct);
-            return new StoreResult(
-                StoreOutcome.Poison,
-                $"running length mismatch at chunk {e.ChunkIndex}: staged {stagedLength} + {decoded} decoded bytes, header says {e.Length}",
-                await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
+            var error = $"running length mismatch at chunk {e.ChunkIndex}: staged {stagedLength} + {decoded} decoded bytes, header says {e.Length}";
+            await MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, stagedLength, error, ct);
+            return new StoreResult(StoreOutcome.Poison, error, await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
         await ExecuteAsync(connection, transaction, StageSql, ct,
@@ -120,17 +126,30 @@ internal static class ChunkWriter
         return ids;
     }
 
+    /// <summary>
+    /// Marks the upload of <paramref name="chunk"/> dead-lettered after the database refused the chunk (a data error
+    /// that rolled its batch back): its staged chunks are kept — the abandonment sweep skips dead-lettered uploads —
+    /// until a redrive re-sends them, and its later chunks are redeliveries. Returns the staged chunks' offsets,
+    /// the letter's reference to them (<c>ingest-dlq-chunk-offsets</c>).
+    /// </summary>
+    public static async Task<string> MarkRefusedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, string error, CancellationToken ct)
+    {
+        var (next, length, _, _, _) = await ReadPendingAsync(connection, transaction, chunk.Envelope.PayloadId, ct)
+            ?? (chunk.Envelope.ChunkIndex, 0, false, null, null);
+        await MarkDeadLetteredAsync(connection, transaction, chunk, next, length, error, ct);
+        return await ChunkOffsetsAsync(connection, transaction, chunk.Envelope.PayloadId, ct);
+    }
+
     private static async Task<StoreResult> CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload last, CancellationToken ct)
     {
         var e = last.Envelope;
         var (count, length, checksum) = await HashStagedAsync(connection, transaction, e.PayloadId, ct);
         if (count != e.ChunkIndex + 1 || length != e.Length || checksum != e.Checksum)
         {
-            await MarkDeadLetteredAsync(connection, transaction, last, e.ChunkIndex + 1, length, ct);
-            return new StoreResult(
-                StoreOutcome.Poison,
-                $"reassembled payload does not verify: {count} chunks, {length} bytes, checksum {checksum:x16}; expected {e.ChunkIndex + 1} chunks, {e.Length} bytes, {e.Checksum:x16}",
-                await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
+            var error = $"reassembled payload does not verify: {count} chunks, {length} bytes, checksum {checksum:x16}; expected {e.ChunkIndex + 1} chunks, {e.Length} bytes, {e.Checksum:x16}";
+            await MarkDeadLetteredAsync(connection, transaction, last, e.ChunkIndex + 1, length, error, ct);
+            return new StoreResult(StoreOutcome.Poison, error, await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
         await ExecuteAsync(connection, transaction, "DELETE FROM ingest.pending_uploads WHERE payload_id = $1", ct, Uuid(e.PayloadId));
@@ -198,12 +217,15 @@ internal static class ChunkWriter
         return (count, length, hash.GetCurrentHashAsUInt64());
     }
 
-    private static async Task<(int Next, long Length, bool DeadLettered)?> ReadPendingAsync(
+    private static async Task<(int Next, long Length, bool DeadLettered, long? LetterOffset, string? LetterError)?> ReadPendingAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct)
     {
         await using var command = Command(connection, transaction, PendingSql, Uuid(payloadId));
         await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? (reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2)) : null;
+        return await reader.ReadAsync(ct)
+            ? (reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2),
+               reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4))
+            : null;
     }
 
     private static async Task<bool> ChunkExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, int index, CancellationToken ct)
@@ -221,16 +243,21 @@ internal static class ChunkWriter
         return (string)(await command.ExecuteScalarAsync(ct))!;
     }
 
-    /// <summary>Keeps the staged chunks for an operator and makes later chunks of the upload redeliveries.</summary>
+    /// <summary>
+    /// Keeps the staged chunks from the abandonment sweep until a redrive, makes later chunks of the upload
+    /// redeliveries, and remembers which message (<paramref name="chunk"/>) is dead-lettered and why.
+    /// </summary>
     private static Task<int> MarkDeadLetteredAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int next, long length, CancellationToken ct) =>
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int next, long length, string error, CancellationToken ct) =>
         ExecuteAsync(connection, transaction,
             """
-            INSERT INTO ingest.pending_uploads (payload_id, topic, kafka_partition, next_chunk, length, last_log_time, dead_lettered)
-            VALUES ($1, $2, $3, $4, $5, $6, true)
-            ON CONFLICT (payload_id) DO UPDATE SET dead_lettered = true, last_log_time = $6
+            INSERT INTO ingest.pending_uploads (payload_id, topic, kafka_partition, next_chunk, length, last_log_time, dead_lettered,
+                                                dead_letter_offset, dead_letter_error)
+            VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8)
+            ON CONFLICT (payload_id) DO UPDATE SET dead_lettered = true, last_log_time = $6, dead_letter_offset = $7, dead_letter_error = $8
             """,
-            ct, Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(next), Long(length), Time(chunk.LogTime));
+            ct, Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(next), Long(length), Time(chunk.LogTime),
+            Long(chunk.Offset), Text(error));
 
     private static async Task DiscardAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct)
     {

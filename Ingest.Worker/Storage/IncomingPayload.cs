@@ -40,7 +40,7 @@ public sealed record IncomingPayload(PayloadEnvelope Envelope, byte[] Body, int 
 /// <summary>What happened to one message of a stored batch, with a detail for poison and data loss.</summary>
 /// <param name="Outcome">The outcome.</param>
 /// <param name="Detail">Why (poison, data loss), or null.</param>
-/// <param name="ChunkOffsets">For a chunked payload refused at verification: its chunks' offsets (the DLQ reference).</param>
+/// <param name="ChunkOffsets">For a chunked payload refused at verification: its staged chunks' offsets (the DLQ reference).</param>
 public readonly record struct StoreResult(StoreOutcome Outcome, string? Detail = null, string? ChunkOffsets = null);
 
 /// <summary>What happened to one payload of a stored batch.</summary>

@@ -100,6 +100,39 @@ public sealed class PayloadStore
         }
     }
 
+    /// <summary>
+    /// Keeps the staged chunks of a chunked payload whose chunk <paramref name="chunk"/> the database refused for
+    /// good, so it can be redriven (see <see cref="ChunkWriter.MarkRefusedAsync"/>); retried like a batch. Returns the
+    /// staged chunks' offsets for the dead letter.
+    /// </summary>
+    public async Task<string> KeepRefusedUploadAsync(IncomingPayload chunk, string error, Action? onStall, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            if (onStall is not null)
+            {
+                context.Properties.Set(OnStall, onStall);
+            }
+
+            return await _retry.ExecuteAsync(
+                async (ctx, state) =>
+                {
+                    await using var connection = await state.DataSource.OpenConnectionAsync(ctx.CancellationToken);
+                    await using var transaction = await connection.BeginTransactionAsync(ctx.CancellationToken);
+                    var offsets = await ChunkWriter.MarkRefusedAsync(connection, transaction, state.Chunk, state.Error, ctx.CancellationToken);
+                    await transaction.CommitAsync(ctx.CancellationToken);
+                    return offsets;
+                },
+                context,
+                (DataSource: _dataSource, Chunk: chunk, Error: error));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
     private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);

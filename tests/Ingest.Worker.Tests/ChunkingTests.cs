@@ -69,13 +69,14 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         var last = chunks[^1];
         chunks[^1] = (last.Envelope with { Checksum = last.Envelope.Checksum ^ 1 }, last.Value);
         var offsets = new List<long>();
+        var t0 = DateTime.UtcNow;
         foreach (var chunk in chunks)
         {
-            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct, t0)).Offset.Value);
         }
 
         var after = "after"u8.ToArray();
-        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("after", 0, after), after, ct);
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 0, after), Ingest.Contracts.Codec.PayloadCodec.Encode(after)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
 
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
@@ -83,6 +84,55 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
         Assert.Contains("checksum", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
         Assert.Equal("after", Assert.Single(await scenario.Database.AllAsync(ct)).SessionId);
+
+        // The reference stays good past the abandonment sweep's log-time horizon: the staged chunks are kept.
+        var late = "16 min later"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await scenario.Database.WaitForCountAsync(2, ct);
+        Assert.Equal(chunks.Count, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads WHERE dead_lettered", ct));
+    }
+
+    [Fact]
+    public async Task A_chunk_marked_dead_lettered_whose_letter_was_never_sent_is_dead_lettered_again_when_redelivered()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct);
+        var bytes = new byte[200_000];
+        new Random(9).NextBytes(bytes);
+        var chunks = Chunks.Split("crashed", 0, bytes, 64 * 1024);
+        var before = "before"u8.ToArray();
+        await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("before", 0, before), before, ct);
+        await scenario.Database.WaitForCountAsync(1, ct); // the schema is in place
+        var offsets = new List<long>();
+        foreach (var chunk in chunks[..^1])
+        {
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+        }
+
+        var payloadId = chunks[0].Envelope.PayloadId;
+        await Eventually.UntilAsync(
+            () => Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{payloadId}'", ct),
+            count => count == chunks.Count - 1, TimeSpan.FromSeconds(30), count => $"{count} chunks staged", ct);
+
+        // What a worker leaves when it dies after marking the last chunk dead-lettered and before its letter reached
+        // the DLQ: the mark is committed, the offset is not, so the last chunk comes again.
+        var lastOffset = scenario.LogEndOffsets()[0];
+        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString,
+            $"""
+            WITH marked AS (UPDATE ingest.pending_uploads SET dead_lettered = true, dead_letter_offset = {lastOffset},
+                                   dead_letter_error = 'refused before the crash'
+                            WHERE payload_id = '{payloadId}' RETURNING 1)
+            SELECT count(*) FROM marked
+            """, ct));
+        Assert.Equal(lastOffset, (await Chunks.ProduceAsync(scenario, chunks[^1], ct)).Offset.Value);
+
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal("refused before the crash", Header(letter, DeadLetterHeaders.Error));
+        Assert.Equal(lastOffset.ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal(string.Join(",", offsets), Header(letter, DeadLetterHeaders.ChunkOffsets));
+        Assert.Equal(["before"], (await scenario.Database.AllAsync(ct)).Select(r => r.SessionId));
     }
 
     [Fact]

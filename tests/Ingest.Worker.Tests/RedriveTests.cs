@@ -61,6 +61,65 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_chunked_payload_refused_at_its_last_chunk_keeps_its_staged_chunks_past_the_abandonment_sweep_and_is_redriven()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await scenario.StartWorkerAsync(ct, "--Worker:PoisonAttempts=2");
+        var t0 = DateTime.UtcNow;
+        var first = "first"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 0, first), PayloadCodec.Encode(first)), ct, t0);
+        await scenario.Database.WaitForCountAsync(1, ct);
+        // The database refuses the reassembled payload's row (SQLSTATE 23514) when its last chunk completes it.
+        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
+        var bytes = new byte[400_000];
+        new Random(13).NextBytes(bytes);
+        var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
+        var offsets = new List<long>();
+        foreach (var chunk in chunks)
+        {
+            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct, t0)).Offset.Value);
+        }
+
+        // A genuinely abandoned upload beside it: its last chunk never comes.
+        var abandoned = Chunks.Split("abandoned", 0, new byte[150_000], 64 * 1024);
+        await Chunks.ProduceAsync(scenario, abandoned[0], ct, t0);
+        var after = "after"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 1, after), PayloadCodec.Encode(after)), ct, t0);
+        await scenario.Database.WaitForCountAsync(2, ct);
+        var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
+        Assert.Contains("no_big", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal("2", Header(letter, DeadLetterHeaders.Attempts));
+        // The reference: the chunks staged before the refused last one, which the letter carries itself.
+        Assert.Equal(string.Join(",", offsets[..^1]), Header(letter, DeadLetterHeaders.ChunkOffsets));
+        var oldId = chunks[0].Envelope.PayloadId;
+
+        // Past the sweep's log-time horizon (Worker:AbandonedUploadAfter, 15 min) on the same partition.
+        var late = "16 min later"u8.ToArray();
+        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 2, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await scenario.Database.WaitForCountAsync(3, ct);
+        await Eventually.UntilAsync(
+            () => Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{abandoned[0].Envelope.PayloadId}'", ct),
+            count => count == 0, TimeSpan.FromSeconds(30), count => $"the abandoned upload still has {count} staged chunks", ct);
+        Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.pending_uploads WHERE payload_id = '{oldId}' AND dead_lettered", ct));
+
+        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
+        var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", $"{letter.Partition.Value}:{letter.Offset.Value}")).GetProperty("letters").EnumerateArray());
+        var newId = redriven.GetProperty("payloadId").GetGuid();
+        await scenario.Database.WaitForCountAsync(4, ct);
+
+        var rows = await scenario.Database.AllAsync(ct);
+        var big = Assert.Single(rows, r => r.SessionId == "big");
+        Assert.Equal((0L, newId, (long)bytes.Length), (big.Seq, big.PayloadId, big.Length));
+        Assert.True(big.Position > rows.Where(r => r.SessionId == "small").Max(r => r.Position), "the redriven payload is stored after what came before it");
+        Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, newId, ct));
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+    }
+
+    [Fact]
     public async Task A_chunked_letter_that_cannot_be_reassembled_fails_with_one_line_naming_why()
     {
         var ct = TestContext.Current.CancellationToken;
