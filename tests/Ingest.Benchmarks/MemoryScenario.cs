@@ -54,8 +54,9 @@ public static class MemoryScenario
     private static async Task<AbsoluteMeasurement> WorkerCatchUpAsync(Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         const long Size = 10_000;
-        var count = options.Smoke ? 400 : 12_000; // ≈ 3.3 MB per partition after LZ4: under the mock's 5 MiB
-        var topic = await stack.TopicAsync("bench-rss-worker", cancellationToken);
+        const int Partitions = 48; // ≈ 1 MB of backlog per partition: well inside the embedded broker's retention
+        var count = options.Smoke ? 400 : 12_000;
+        var topic = await stack.TopicAsync("bench-rss-worker", cancellationToken, Partitions);
         var payloads = new List<(byte[] Payload, byte[] Encoded)>();
         for (var i = 0; i < 16; i++)
         {
@@ -73,6 +74,8 @@ public static class MemoryScenario
 
             producer.Flush(cancellationToken);
         }
+
+        stack.AssertRetained(topic, Partitions);
 
         var database = await stack.DatabaseAsync(cancellationToken);
         var clock = Stopwatch.StartNew();

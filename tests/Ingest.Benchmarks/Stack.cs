@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Confluent.Kafka;
 using Ingest.Testing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,7 +33,26 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsync
 
     public string BrokerDescription => kafka.IsMock ? "embedded (librdkafka mock cluster, 3 brokers, RF 3)" : kafka.BootstrapServers;
 
-    public Task<string> TopicAsync(string prefix, CancellationToken cancellationToken) => kafka.CreateTopicAsync(prefix, 12, cancellationToken);
+    public Task<string> TopicAsync(string prefix, CancellationToken cancellationToken, int partitions = 12) =>
+        kafka.CreateTopicAsync(prefix, partitions, cancellationToken);
+
+    /// <summary>
+    /// Fails when the broker no longer holds a pre-filled backlog whole: the embedded broker drops a partition's oldest
+    /// messages past its retention (a few MiB) without a word, and the worker would then wait for rows that never come.
+    /// </summary>
+    public void AssertRetained(string topic, int partitions)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(kafka.Configure(new ConsumerConfig { GroupId = "bench-watermarks" })).Build();
+        for (var partition = 0; partition < partitions; partition++)
+        {
+            var low = consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).Low.Value;
+            if (low > 0)
+            {
+                throw new InvalidOperationException(
+                    $"the broker dropped the oldest {low} messages of {topic} partition {partition} (retention): the backlog is too large for it");
+            }
+        }
+    }
 
     public async Task<string> DatabaseAsync(CancellationToken cancellationToken)
     {

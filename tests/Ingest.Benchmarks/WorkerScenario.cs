@@ -29,7 +29,9 @@ public static class WorkerScenario
                 .Select(i => BenchMessages.Build($"w{i % 256}", i / 256, payloads[i % 16].Payload, payloads[i % 16].Encoded))
                 .ToList();
 
-            var topic = await stack.TopicAsync("bench-worker", cancellationToken);
+            // 48 partitions keep each one's backlog near 1 MB, well inside the embedded broker's retention.
+            const int Partitions = 48;
+            var topic = await stack.TopicAsync("bench-worker", cancellationToken, Partitions);
             using (var producer = BenchMessages.Producer(stack))
             {
                 foreach (var message in messages)
@@ -39,6 +41,8 @@ public static class WorkerScenario
 
                 producer.Flush(cancellationToken);
             }
+
+            stack.AssertRetained(topic, Partitions);
 
             var database = await stack.DatabaseAsync(cancellationToken);
             await using (var worker = await stack.StartWorkerAsync(topic, database, cancellationToken))
