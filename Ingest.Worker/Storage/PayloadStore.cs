@@ -9,9 +9,11 @@ namespace Ingest.Worker.Storage;
 public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyList<Guid> Abandoned);
 
 /// <summary>
-/// Writes batches of payloads to <c>ingest.payloads</c>: one transaction per batch, one
-/// <c>INSERT … ON CONFLICT DO NOTHING</c> per payload in offset order (so <c>position</c> increases in
-/// applied order — the reason this is not COPY), and tells new rows from the kinds of duplicate.
+/// Writes batches of payloads to <c>ingest.payloads</c>: one transaction per batch. A run of whole payloads is
+/// first tried as one binary COPY in offset order (rows, and so <c>position</c>, in applied order), under a
+/// savepoint; a COPY the table refuses (a redelivered row's unique key, a refused value) is rolled back to it
+/// and the run written as one <c>INSERT … ON CONFLICT DO NOTHING</c> per payload, which absorbs the duplicates
+/// and tells new rows from the kinds of duplicate (or throws the data error for the caller to isolate).
 /// Transient and persistent database errors are retried with backoff until cancelled; data errors
 /// (SQLSTATE 22/23) are thrown for the caller to isolate.
 /// </summary>
@@ -24,6 +26,21 @@ public sealed class PayloadStore
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
         ON CONFLICT (project, session_id, seq) DO NOTHING
         """;
+
+    private const string CopySql =
+        """
+        COPY ingest.payloads (project, session_id, seq, payload_id, content_type, length, checksum,
+                              encoding, body, kafka_partition, kafka_offset, received_at)
+        FROM STDIN (FORMAT BINARY)
+        """;
+
+    /// <summary>
+    /// Runs of whole payloads this long are first tried as a COPY (MEASURED.md: binary COPY stores 10 KB rows about
+    /// 2×, 100 KB rows several times faster than batched INSERTs); shorter ones are not worth the savepoint.
+    /// </summary>
+    private const int CopyFrom = 8;
+
+    private const string CopySavepoint = "whole_payloads";
 
     private const string StoredSql =
         """
@@ -174,6 +191,16 @@ public sealed class PayloadStore
             return;
         }
 
+        if (run.Count >= CopyFrom && await TryCopyAsync(connection, transaction, payloads, run, cancellationToken))
+        {
+            foreach (var i in run)
+            {
+                results[i] = new StoreResult(StoreOutcome.Stored);
+            }
+
+            return;
+        }
+
         await using var batch = new NpgsqlBatch(connection, transaction);
         foreach (var i in run)
         {
@@ -203,6 +230,51 @@ public sealed class PayloadStore
                 var (payloadId, checksum) = stored[(envelope.ProjectId, envelope.SessionId, envelope.Seq)];
                 results[i] = new StoreResult(Duplicates.Classify(payloadId, checksum, envelope));
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the run with one binary COPY; false (rolled back to the savepoint, nothing written) when the table refuses
+    /// a row with a data error (class 22/23: a redelivery's unique key, a refused value). Other errors propagate.
+    /// </summary>
+    private static async Task<bool> TryCopyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<IncomingPayload> payloads, List<int> run,
+        CancellationToken cancellationToken)
+    {
+        await transaction.SaveAsync(CopySavepoint, cancellationToken);
+        try
+        {
+            await using (var writer = await connection.BeginBinaryImportAsync(CopySql, cancellationToken))
+            {
+                foreach (var i in run)
+                {
+                    var payload = payloads[i];
+                    var e = payload.Envelope;
+                    await writer.StartRowAsync(cancellationToken);
+                    await writer.WriteAsync(e.ProjectId, NpgsqlDbType.Text, cancellationToken);
+                    await writer.WriteAsync(e.SessionId, NpgsqlDbType.Text, cancellationToken);
+                    await writer.WriteAsync(e.Seq, NpgsqlDbType.Bigint, cancellationToken);
+                    await writer.WriteAsync(e.PayloadId, NpgsqlDbType.Uuid, cancellationToken);
+                    await writer.WriteAsync(e.ContentType, NpgsqlDbType.Text, cancellationToken);
+                    await writer.WriteAsync(e.Length, NpgsqlDbType.Bigint, cancellationToken);
+                    await writer.WriteAsync(unchecked((long)e.Checksum), NpgsqlDbType.Bigint, cancellationToken);
+                    await writer.WriteAsync(e.Encoding, NpgsqlDbType.Text, cancellationToken);
+                    await writer.WriteAsync(payload.Body, NpgsqlDbType.Bytea, cancellationToken);
+                    await writer.WriteAsync(payload.Partition, NpgsqlDbType.Integer, cancellationToken);
+                    await writer.WriteAsync(payload.Offset, NpgsqlDbType.Bigint, cancellationToken);
+                    await writer.WriteAsync(e.ReceivedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                }
+
+                await writer.CompleteAsync(cancellationToken);
+            }
+
+            await transaction.ReleaseAsync(CopySavepoint, cancellationToken);
+            return true;
+        }
+        catch (PostgresException ex) when (PostgresErrors.ClassifySqlState(ex.SqlState) == StoreErrorKind.Data)
+        {
+            await transaction.RollbackAsync(CopySavepoint, cancellationToken);
+            return false;
         }
     }
 
