@@ -41,7 +41,7 @@ public static class ApiScenario
                 $"API ingest {name}", unit, Value(ingest.Result), Value(baseline.Result),
                 compress ? $"Kestrel + LZ4 {name}" : $"bare Kestrel {name}", target,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"API peak at {ingest.Connections} connections (p50 {ingest.Result.P50Ms:0.0} ms, p99 {ingest.Result.P99Ms:0.0} ms, {ingest.Result.Errors} non-202; CPU: API + embedded broker {ingest.Result.ServerCores:0.00} cores, machine {ingest.Result.MachineCores:0.00} of {Environment.ProcessorCount}); " +
+                    $"API peak at {ingest.Connections} connections (p50 {ingest.Result.P50Ms:0.0} ms, p99 {ingest.Result.P99Ms:0.0} ms, {ingest.Result.Errors} non-202; CPU: API {ingest.Result.ServerCores - ingest.Result.BrokerCores:0.00} + embedded broker {ingest.Result.BrokerCores:0.00} cores, machine {ingest.Result.MachineCores:0.00} of {Environment.ProcessorCount}); " +
                     $"baseline peak at {baseline.Connections} (p99 {baseline.Result.P99Ms:0.0} ms; CPU: server {baseline.Result.ServerCores:0.00}, machine {baseline.Result.MachineCores:0.00})")));
         }
 
@@ -56,7 +56,7 @@ public static class ApiScenario
         {
             var result = await Wrk.RunAsync(server, body, Stack.Key, connections, options.RateDuration, cancellationToken);
             await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  {label,-16} c={connections,-4} {result.RequestsPerSecond,10:0.0} req/s {result.BytesPerSecond / 1e6,8:0.0} MB/s p99 {result.P99Ms,7:0.0} ms non-202 {result.Errors} CPU server {result.ServerCores:0.00} machine {result.MachineCores:0.00}"));
+                $"  {label,-16} c={connections,-4} {result.RequestsPerSecond,10:0.0} req/s {result.BytesPerSecond / 1e6,8:0.0} MB/s p99 {result.P99Ms,7:0.0} ms non-202 {result.Errors} CPU server {result.ServerCores:0.00} (broker {result.BrokerCores:0.00}) machine {result.MachineCores:0.00}"));
             if (best is null || result.RequestsPerSecond > best.Value.Result.RequestsPerSecond)
             {
                 best = (result, connections);

@@ -32,9 +32,11 @@ public static partial class Wrk
     /// <param name="P50Ms">Median latency, ms.</param>
     /// <param name="P99Ms">99th percentile latency, ms.</param>
     /// <param name="ServerCores">CPU of this process (server under test, and the embedded broker when it runs here) in cores.</param>
+    /// <param name="BrokerCores">Of <paramref name="ServerCores"/>, the embedded broker's thread (librdkafka's <c>rdk:mock</c>), in cores.</param>
     /// <param name="MachineCores">CPU busy on the whole machine in cores (server, broker, wrk, anything else).</param>
     public sealed record Result(
-        double RequestsPerSecond, double BytesPerSecond, long Requests, long Errors, double P50Ms, double P99Ms, double ServerCores, double MachineCores);
+        double RequestsPerSecond, double BytesPerSecond, long Requests, long Errors, double P50Ms, double P99Ms,
+        double ServerCores, double BrokerCores, double MachineCores);
 
     public static async Task<Result> RunAsync(
         Uri server, string bodyFile, string key, int connections, TimeSpan duration, CancellationToken cancellationToken)
@@ -50,6 +52,7 @@ public static partial class Wrk
         };
         var self = Process.GetCurrentProcess();
         var serverBefore = self.TotalProcessorTime;
+        var brokerBefore = EmbeddedBrokerCpu();
         var machineBefore = MachineBusy();
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wrk");
@@ -59,6 +62,7 @@ public static partial class Wrk
         self.Refresh();
         var serverCores = (self.TotalProcessorTime - serverBefore).TotalSeconds / wall;
         var machineCores = (MachineBusy() - machineBefore).TotalSeconds / wall;
+        var brokerCores = (EmbeddedBrokerCpu() - brokerBefore).TotalSeconds / wall;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"wrk failed: {await process.StandardError.ReadToEndAsync(cancellationToken)}{output}");
@@ -70,7 +74,32 @@ public static partial class Wrk
         var rps = double.Parse(Rps().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
         var bodyBytes = new FileInfo(bodyFile).Length;
         var good = requests == 0 ? 0 : rps * (requests - errors) / requests;
-        return new Result(good, good * bodyBytes, requests, errors, Percentile(output, "50%"), Percentile(output, "99%"), serverCores, machineCores);
+        return new Result(good, good * bodyBytes, requests, errors, Percentile(output, "50%"), Percentile(output, "99%"), serverCores, brokerCores, machineCores);
+    }
+
+    /// <summary>CPU time of this process's embedded-broker threads (librdkafka names the mock cluster's thread <c>rdk:mock</c>).</summary>
+    private static TimeSpan EmbeddedBrokerCpu()
+    {
+        var ticks = 0L;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == "rdk:mock")
+                {
+                    // Fields after the parenthesised name: state is field 3, utime 14 and stime 15 of /proc/.../stat.
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
     }
 
     /// <summary>Busy CPU time of the whole machine so far (user, nice, system, irq, softirq, steal from /proc/stat).</summary>
