@@ -93,6 +93,25 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs <c>Ingest.Worker.dll</c> with <paramref name="args"/> to its exit (a subcommand, or a start-up that must
+    /// fail), within 90 s; returns its exit code and everything it wrote.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunToExitAsync(IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [WorkerDll(), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException("Could not start dotnet Ingest.Worker.dll.");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     /// <summary>SIGKILL: no drain, no commit, no LeaveGroup.</summary>
     public async Task KillAsync()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
@@ -60,7 +59,7 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
     public async Task Redrive_without_its_required_option_or_without_a_reachable_broker_exits_non_zero_with_one_line()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (missingOption, output) = await RunWorkerDllAsync(["redrive"], ct);
+        var (missingOption, output) = await WorkerProcess.RunToExitAsync(["redrive"], ct);
         Assert.Equal(2, missingOption); // bad arguments
         Assert.Contains("--from-dlq", output, StringComparison.Ordinal);
         Assert.Single(output.Trim().Split('\n'));
@@ -72,22 +71,7 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
     }
 
     private static Task<(int ExitCode, string Output)> RedriveAsync(string dlq, string bootstrap, CancellationToken ct) =>
-        RunWorkerDllAsync(["redrive", "--from-dlq", dlq, "--bootstrap", bootstrap], ct);
-
-    private static async Task<(int ExitCode, string Output)> RunWorkerDllAsync(string[] args, CancellationToken ct)
-    {
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [WorkerProcess.WorkerDll(), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+        WorkerProcess.RunToExitAsync(["redrive", "--from-dlq", dlq, "--bootstrap", bootstrap], ct);
 
     private static Task<DeliveryResult<byte[], byte[]>> ProduceAsync(WorkerScenario scenario, string session, int seq, CancellationToken ct)
     {

@@ -45,19 +45,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(chunks.Count, planned.GetProperty("messages").GetInt32());
         Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
 
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
-        var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", position)).GetProperty("letters").EnumerateArray());
-        var newId = redriven.GetProperty("payloadId").GetGuid();
-        Assert.NotEqual(oldId, newId);
-        await scenario.Database.WaitForCountAsync(3, ct);
-
-        var rows = await scenario.Database.AllAsync(ct);
-        var big = Assert.Single(rows, r => r.SessionId == "big");
-        Assert.Equal((0L, newId, (long)bytes.Length), (big.Seq, big.PayloadId, big.Length));
-        Assert.True(big.Position > rows.Where(r => r.SessionId == "small").Max(r => r.Position), "the redriven payload is stored after what came before it");
-        Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, newId, ct));
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        await FixAndRedriveAsync(scenario, position, oldId, bytes, rowsAfter: 3, ct);
     }
 
     [Fact]
@@ -105,10 +93,21 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
         Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.pending_uploads WHERE payload_id = '{oldId}' AND dead_lettered", ct));
 
+        await FixAndRedriveAsync(scenario, $"{letter.Partition.Value}:{letter.Offset.Value}", oldId, bytes, rowsAfter: 4, ct);
+    }
+
+    /// <summary>
+    /// Drops the constraint that refused "big", redrives its letter at <paramref name="position"/>, and checks it is
+    /// stored intact under a new payload id after every "small" row, with its old staging gone.
+    /// </summary>
+    private async Task FixAndRedriveAsync(
+        WorkerScenario scenario, string position, Guid oldId, byte[] bytes, int rowsAfter, CancellationToken ct)
+    {
         await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
-        var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", $"{letter.Partition.Value}:{letter.Offset.Value}")).GetProperty("letters").EnumerateArray());
+        var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", position)).GetProperty("letters").EnumerateArray());
         var newId = redriven.GetProperty("payloadId").GetGuid();
-        await scenario.Database.WaitForCountAsync(4, ct);
+        Assert.NotEqual(oldId, newId);
+        await scenario.Database.WaitForCountAsync(rowsAfter, ct);
 
         var rows = await scenario.Database.AllAsync(ct);
         var big = Assert.Single(rows, r => r.SessionId == "big");

@@ -53,8 +53,8 @@ public sealed partial class TopicDurabilityCheckTests(KafkaFixture kafka, Postgr
         }
 
         var database = await postgres.CreateDatabaseAsync(ct);
-        var (code, output) = await RunWorkerAsync(
-            [$"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--ConnectionStrings:Ingest={database}", $"--Ingest:Topic={topic}"], ct);
+        var (code, output) = await WorkerProcess.RunToExitAsync(
+            ["--urls=http://127.0.0.1:0", $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--ConnectionStrings:Ingest={database}", $"--Ingest:Topic={topic}"], ct);
 
         Assert.Equal(1, code);
         Assert.Contains($"Ingest.Worker: refusing to start: topic {topic}: {setting}={value}", output, StringComparison.Ordinal);
@@ -70,21 +70,6 @@ public sealed partial class TopicDurabilityCheckTests(KafkaFixture kafka, Postgr
 
         Assert.Contains("Worker:CheckTopicDurability=false", worker.Output, StringComparison.Ordinal);
         Assert.Empty(CannotCheck().Matches(worker.Output));
-    }
-
-    private static async Task<(int Code, string Output)> RunWorkerAsync(string[] args, CancellationToken ct)
-    {
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [WorkerProcess.WorkerDll(), "--urls=http://127.0.0.1:0", .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 
     [GeneratedRegex("Cannot check the durability settings of topic [^:]+: [^\n]*")]
