@@ -38,14 +38,35 @@ public sealed partial class WorkerProcess : IAsyncDisposable
 
     /// <summary>Starts a worker with <paramref name="args"/> and waits until its /healthz answers.</summary>
     public static Task<WorkerProcess> StartAsync(IEnumerable<string> args, CancellationToken cancellationToken) =>
-        StartAsync(WorkerDll(), FreeAddress(), args, cancellationToken);
+        StartOnFreePortAsync(WorkerDll(), args, cancellationToken);
 
     /// <summary>
     /// Starts the API (<c>Ingest.Api.dll</c>) on <paramref name="address"/> (a free port when null, the same one to
     /// restart it after a kill) and waits until its /healthz answers.
     /// </summary>
     public static Task<WorkerProcess> StartApiAsync(Uri? address, IEnumerable<string> args, CancellationToken cancellationToken) =>
-        StartAsync(ServiceDll("Ingest.Api"), address ?? FreeAddress(), args, cancellationToken);
+        address is null
+            ? StartOnFreePortAsync(ServiceDll("Ingest.Api"), args, cancellationToken)
+            : StartAsync(ServiceDll("Ingest.Api"), address, args, cancellationToken);
+
+    /// <summary>
+    /// A port found free is released before the child binds it, so another process can take it first: the child then
+    /// exits with "address already in use", and it is started again on another port (a few times at most).
+    /// </summary>
+    private static async Task<WorkerProcess> StartOnFreePortAsync(string dll, IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartAsync(dll, FreeAddress(), args, cancellationToken);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // Lost the port to another process; try another one.
+            }
+        }
+    }
 
     private static async Task<WorkerProcess> StartAsync(string dll, Uri address, IEnumerable<string> args, CancellationToken cancellationToken)
     {
@@ -63,6 +84,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                await process.WaitForExitAsync(cancellationToken); // and for the end of its output
                 throw new InvalidOperationException($"{Path.GetFileName(dll)} exited with {process.ExitCode} at start-up:\n{worker.Output}");
             }
 
