@@ -86,7 +86,7 @@ public sealed class ChunkedRebalanceTests
             Assert.Equal(upload.Checksum, checksum);
         }
 
-        Assert.Equal(0, await Chunks.ScalarAsync(stack.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(stack.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
         Assert.InRange(backlog.PeakBacklogBytes, 1, WindowBytes);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"{uploads.Count} × {PayloadBytes >> 20} MiB ({total >> 20} MiB as LZ4 chunks) over {Partitions} partitions: " +

@@ -51,10 +51,10 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
             Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, row.PayloadId, ct));
         }
 
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
         Assert.Equal(
             uploads.Sum(u => u.Chunks.Count),
-            await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT sum(chunk_count) FROM ingest.payloads WHERE chunk_count > 1", ct));
+            await Sql.ScalarAsync(scenario.ConnectionString, "SELECT sum(chunk_count) FROM ingest.payloads WHERE chunk_count > 1", ct));
     }
 
     [Fact]
@@ -89,8 +89,8 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         var late = "16 min later"u8.ToArray();
         await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(2, ct);
-        Assert.Equal(chunks.Count, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
-        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads WHERE dead_lettered", ct));
+        Assert.Equal(chunks.Count, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(1, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads WHERE dead_lettered", ct));
     }
 
     [Fact]
@@ -113,13 +113,13 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
 
         var payloadId = chunks[0].Envelope.PayloadId;
         await Eventually.UntilAsync(
-            () => Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{payloadId}'", ct),
+            () => Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{payloadId}'", ct),
             count => count == chunks.Count - 1, TimeSpan.FromSeconds(30), count => $"{count} chunks staged", ct);
 
         // What a worker leaves when it dies after marking the last chunk dead-lettered and before its letter reached
         // the DLQ: the mark is committed, the offset is not, so the last chunk comes again.
         var lastOffset = scenario.LogEndOffsets()[0];
-        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString,
+        Assert.Equal(1, await Sql.ScalarAsync(scenario.ConnectionString,
             $"""
             WITH marked AS (UPDATE ingest.pending_uploads SET dead_lettered = true, dead_letter_offset = {lastOffset},
                                    dead_letter_error = 'refused before the crash'
@@ -154,13 +154,13 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.Database.WaitForCountAsync(1, ct);
 
         // 14 min of log time is not enough: the abandoned upload is still staged.
-        Assert.Equal(2, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(2, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
 
         var late = "16 min later"u8.ToArray();
         await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("marker", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(2, ct);
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
         Assert.Equal(["marker"], (await scenario.Database.AllAsync(ct)).Select(r => r.SessionId).Distinct());
 
         using var http = new HttpClient { BaseAddress = worker.Address };

@@ -63,12 +63,4 @@ public static class Chunks
         return output.ToArray();
     }
 
-    /// <summary>Runs a scalar query against the scenario's database.</summary>
-    public static async Task<long> ScalarAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-    }
 }

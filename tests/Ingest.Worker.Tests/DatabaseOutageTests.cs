@@ -18,7 +18,7 @@ public sealed class DatabaseOutageTests(KafkaFixture kafka, PostgresFixture post
         await Eventually.UntilAsync(
             () => scenario.CommittedOffsets()[0], o => o == 1, TimeSpan.FromSeconds(30), o => $"committed {o}", ct);
 
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads RENAME TO payloads_away", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads RENAME TO payloads_away", ct);
         for (var seq = 1; seq <= 5; seq++)
         {
             await ProduceAsync(scenario, seq, ct);
@@ -29,7 +29,7 @@ public sealed class DatabaseOutageTests(KafkaFixture kafka, PostgresFixture post
             () => LagAsync(scenario, ct), lag => lag == "0", TimeSpan.FromSeconds(30), lag => $"lag {lag}", ct);
         Assert.Equal(1, scenario.CommittedOffsets()[0]);
 
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads_away RENAME TO payloads", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads_away RENAME TO payloads", ct);
         await scenario.Database.WaitForCountAsync(6, ct);
         var rows = await scenario.Database.AllAsync(ct);
         Assert.Equal([0L, 1L, 2L, 3L, 4L, 5L], rows.Select(r => r.Seq));
@@ -51,14 +51,14 @@ public sealed class DatabaseOutageTests(KafkaFixture kafka, PostgresFixture post
             Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative), ct));
             await ProduceAsync(scenario, 0, ct);
 
-            await ExecuteAsync(postgres.AdminConnectionString, $"CREATE DATABASE \"{late}\" TEMPLATE template0", ct);
+            await Sql.ExecuteAsync(postgres.AdminConnectionString, $"CREATE DATABASE \"{late}\" TEMPLATE template0", ct);
             await new StoredRows(connectionString).WaitForCountAsync(1, ct);
         }
         finally
         {
             await worker.StopAsync();
             NpgsqlConnection.ClearAllPools();
-            await ExecuteAsync(postgres.AdminConnectionString, $"DROP DATABASE IF EXISTS \"{late}\" WITH (FORCE)", ct);
+            await Sql.ExecuteAsync(postgres.AdminConnectionString, $"DROP DATABASE IF EXISTS \"{late}\" WITH (FORCE)", ct);
         }
     }
 
@@ -75,13 +75,5 @@ public sealed class DatabaseOutageTests(KafkaFixture kafka, PostgresFixture post
         return text.Split('\n')
             .Where(l => l.StartsWith("ingest_worker_consumer_lag", StringComparison.Ordinal) && l.Contains(scenario.Topic, StringComparison.Ordinal))
             .Select(l => l.Split(' ')[1]).FirstOrDefault();
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

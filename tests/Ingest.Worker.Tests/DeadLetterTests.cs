@@ -41,21 +41,21 @@ public sealed class DeadLetterTests(KafkaFixture kafka, PostgresFixture postgres
         Assert.Equal([0L, 1L, 2L, 3L], rows.Select(r => r.Seq));
         var letters = scenario.ReadDeadLetters(2, TimeSpan.FromSeconds(30));
         Assert.Equal(2, letters.Count);
-        foreach (var (letter, original) in letters.OrderBy(l => Header(l, DeadLetterHeaders.Offset).Length)
-                     .ThenBy(l => Header(l, DeadLetterHeaders.Offset), StringComparer.Ordinal)
+        foreach (var (letter, original) in letters.OrderBy(l => WorkerScenario.Header(l, DeadLetterHeaders.Offset).Length)
+                     .ThenBy(l => WorkerScenario.Header(l, DeadLetterHeaders.Offset), StringComparer.Ordinal)
                      .Zip([badHeaders, badValue]))
         {
-            Assert.Equal(scenario.Topic, Header(letter, DeadLetterHeaders.Topic));
-            Assert.Equal(original.Partition.Value.ToString(CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Partition));
-            Assert.Equal(original.Offset.Value.ToString(CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
-            Assert.NotEmpty(Header(letter, DeadLetterHeaders.Error));
-            var failedAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(Header(letter, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture));
+            Assert.Equal(scenario.Topic, WorkerScenario.Header(letter, DeadLetterHeaders.Topic));
+            Assert.Equal(original.Partition.Value.ToString(CultureInfo.InvariantCulture), WorkerScenario.Header(letter, DeadLetterHeaders.Partition));
+            Assert.Equal(original.Offset.Value.ToString(CultureInfo.InvariantCulture), WorkerScenario.Header(letter, DeadLetterHeaders.Offset));
+            Assert.NotEmpty(WorkerScenario.Header(letter, DeadLetterHeaders.Error));
+            var failedAt = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(WorkerScenario.Header(letter, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture));
             Assert.InRange(failedAt, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
             Assert.Equal(original.Message.Value, letter.Message.Value);
             Assert.Equal(original.Message.Key, letter.Message.Key);
         }
 
-        Assert.Contains(IngestHeaders.Version, Header(letters[0], DeadLetterHeaders.Error) + Header(letters[1], DeadLetterHeaders.Error));
+        Assert.Contains(IngestHeaders.Version, WorkerScenario.Header(letters[0], DeadLetterHeaders.Error) + WorkerScenario.Header(letters[1], DeadLetterHeaders.Error));
     }
 
     [Fact]
@@ -80,13 +80,10 @@ public sealed class DeadLetterTests(KafkaFixture kafka, PostgresFixture postgres
         var rows = await scenario.Database.AllAsync(ct);
         Assert.Equal([0L, 1L, 2L, 4L, 5L], rows.Select(r => r.Seq));
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
-        Assert.Equal(refused!.Offset.Value.ToString(CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
-        Assert.Contains("22021", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(refused!.Offset.Value.ToString(CultureInfo.InvariantCulture), WorkerScenario.Header(letter, DeadLetterHeaders.Offset));
+        Assert.Contains("22021", WorkerScenario.Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
         await Eventually.UntilAsync(
             () => scenario.CommittedOffsets()[0], offset => offset == 6, TimeSpan.FromSeconds(30),
             offset => $"committed {offset}, not past the dead-lettered message", ct);
     }
-
-    private static string Header(ConsumeResult<byte[], byte[]> message, string name) =>
-        message.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
 }

@@ -3,7 +3,6 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Testing;
 using Ingest.Worker.DeadLetter;
-using Npgsql;
 
 namespace Ingest.Worker.Tests;
 
@@ -19,7 +18,7 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
         await ProduceAsync(scenario, "s", 0, ct);
         await scenario.Database.WaitForCountAsync(1, ct);
         // The "bug": a constraint that refuses one payload (SQLSTATE 23514, a data error).
-        await ExecuteAsync(scenario.ConnectionString,
+        await Sql.ExecuteAsync(scenario.ConnectionString,
             "ALTER TABLE ingest.payloads ADD CONSTRAINT no_seq_150 CHECK (NOT (session_id = 's' AND seq = 150))", ct);
 
         var deliveries = new List<Task<DeliveryResult<byte[], byte[]>>>();
@@ -33,19 +32,19 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.Database.WaitForCountAsync(299 + 299, ct);
 
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
-        Assert.Contains("no_seq_150", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
-        Assert.Equal(scenario.Topic, Header(letter, DeadLetterHeaders.Topic));
-        Assert.Equal("0", Header(letter, DeadLetterHeaders.Partition));
-        Assert.Equal(poisonOffset.ToString(CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
-        Assert.Equal("2", Header(letter, DeadLetterHeaders.Attempts));
-        Assert.True(long.Parse(Header(letter, DeadLetterHeaders.FirstFailedAt), CultureInfo.InvariantCulture)
-            <= long.Parse(Header(letter, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture));
+        Assert.Contains("no_seq_150", WorkerScenario.Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(scenario.Topic, WorkerScenario.Header(letter, DeadLetterHeaders.Topic));
+        Assert.Equal("0", WorkerScenario.Header(letter, DeadLetterHeaders.Partition));
+        Assert.Equal(poisonOffset.ToString(CultureInfo.InvariantCulture), WorkerScenario.Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal("2", WorkerScenario.Header(letter, DeadLetterHeaders.Attempts));
+        Assert.True(long.Parse(WorkerScenario.Header(letter, DeadLetterHeaders.FirstFailedAt), CultureInfo.InvariantCulture)
+            <= long.Parse(WorkerScenario.Header(letter, DeadLetterHeaders.FailedAt), CultureInfo.InvariantCulture));
         var rows = await scenario.Database.AllAsync(ct);
         Assert.Equal(Enumerable.Range(0, 300).Where(i => i != 150).Select(i => (long)i), rows.Where(r => r.SessionId == "s").Select(r => r.Seq));
         Assert.Equal(Enumerable.Range(1, 299).Select(i => (long)i), rows.Where(r => r.SessionId == "other").Select(r => r.Seq));
 
         // Fixed: the redriven payload is stored, after everything that was stored before it.
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_seq_150", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_seq_150", ct);
         var (exitCode, output) = await RedriveAsync(scenario.DeadLetterTopic, kafka.BootstrapServers, ct);
         Assert.True(exitCode == 0, output);
         Assert.Contains("Redrove 1 message", output, StringComparison.Ordinal);
@@ -77,16 +76,5 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
     {
         var bytes = Encoding.UTF8.GetBytes($"{session} {seq}");
         return scenario.ProduceAsync(WorkerScenario.EnvelopeFor(session, seq, bytes), bytes, ct);
-    }
-
-    private static string Header(ConsumeResult<byte[], byte[]> letter, string name) =>
-        letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

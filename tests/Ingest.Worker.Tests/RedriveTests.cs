@@ -5,7 +5,6 @@ using Ingest.Contracts.Codec;
 using Ingest.Testing;
 using Ingest.Worker.DeadLetter;
 using Ingest.Worker.Redrive;
-using Npgsql;
 
 namespace Ingest.Worker.Tests;
 
@@ -22,7 +21,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("small", 0, first), first, ct);
         await scenario.Database.WaitForCountAsync(1, ct);
         // The "bug": the database refuses the big payload's row (SQLSTATE 23514) when its last chunk completes it.
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
         var bytes = new byte[600_000];
         new Random(11).NextBytes(bytes);
         var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
@@ -35,7 +34,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("small", 1, after), after, ct);
         await scenario.Database.WaitForCountAsync(2, ct);
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
-        Assert.Contains("no_big", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Contains("no_big", WorkerScenario.Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
         var oldId = chunks[0].Envelope.PayloadId;
         var position = $"{letter.Partition.Value}:{letter.Offset.Value}";
 
@@ -43,7 +42,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         var planned = Assert.Single(dry.GetProperty("letters").EnumerateArray());
         Assert.Equal("chunked", planned.GetProperty("kind").GetString());
         Assert.Equal(chunks.Count, planned.GetProperty("messages").GetInt32());
-        Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(chunks.Count - 1, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
 
         await FixAndRedriveAsync(scenario, position, oldId, bytes, rowsAfter: 3, ct);
     }
@@ -59,7 +58,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 0, first), PayloadCodec.Encode(first)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
         // The database refuses the reassembled payload's row (SQLSTATE 23514) when its last chunk completes it.
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
         var bytes = new byte[400_000];
         new Random(13).NextBytes(bytes);
         var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
@@ -76,11 +75,11 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 1, after), PayloadCodec.Encode(after)), ct, t0);
         await scenario.Database.WaitForCountAsync(2, ct);
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
-        Assert.Contains("no_big", Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
-        Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), Header(letter, DeadLetterHeaders.Offset));
-        Assert.Equal("2", Header(letter, DeadLetterHeaders.Attempts));
+        Assert.Contains("no_big", WorkerScenario.Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(offsets[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), WorkerScenario.Header(letter, DeadLetterHeaders.Offset));
+        Assert.Equal("2", WorkerScenario.Header(letter, DeadLetterHeaders.Attempts));
         // The reference: the chunks staged before the refused last one, which the letter carries itself.
-        Assert.Equal(string.Join(",", offsets[..^1]), Header(letter, DeadLetterHeaders.ChunkOffsets));
+        Assert.Equal(string.Join(",", offsets[..^1]), WorkerScenario.Header(letter, DeadLetterHeaders.ChunkOffsets));
         var oldId = chunks[0].Envelope.PayloadId;
 
         // Past the sweep's log-time horizon (Worker:AbandonedUploadAfter, 15 min) on the same partition.
@@ -88,10 +87,10 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 2, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(3, ct);
         await Eventually.UntilAsync(
-            () => Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{abandoned[0].Envelope.PayloadId}'", ct),
+            () => Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{abandoned[0].Envelope.PayloadId}'", ct),
             count => count == 0, TimeSpan.FromSeconds(30), count => $"the abandoned upload still has {count} staged chunks", ct);
-        Assert.Equal(chunks.Count - 1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
-        Assert.Equal(1, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.pending_uploads WHERE payload_id = '{oldId}' AND dead_lettered", ct));
+        Assert.Equal(chunks.Count - 1, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(1, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.pending_uploads WHERE payload_id = '{oldId}' AND dead_lettered", ct));
 
         await FixAndRedriveAsync(scenario, $"{letter.Partition.Value}:{letter.Offset.Value}", oldId, bytes, rowsAfter: 4, ct);
     }
@@ -103,7 +102,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
     private async Task FixAndRedriveAsync(
         WorkerScenario scenario, string position, Guid oldId, byte[] bytes, int rowsAfter, CancellationToken ct)
     {
-        await ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
+        await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_big", ct);
         var redriven = Assert.Single((await RedriveJsonAsync(scenario, ct, "--offset", position)).GetProperty("letters").EnumerateArray());
         var newId = redriven.GetProperty("payloadId").GetGuid();
         Assert.NotEqual(oldId, newId);
@@ -114,8 +113,8 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal((0L, newId, (long)bytes.Length), (big.Seq, big.PayloadId, big.Length));
         Assert.True(big.Position > rows.Where(r => r.SessionId == "small").Max(r => r.Position), "the redriven payload is stored after what came before it");
         Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, newId, ct));
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
-        Assert.Equal(0, await Chunks.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
+        Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
     }
 
     [Fact]
@@ -182,16 +181,5 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.True(code == 0, error);
         using var document = JsonDocument.Parse(output);
         return document.RootElement.Clone();
-    }
-
-    private static string Header(ConsumeResult<byte[], byte[]> letter, string name) =>
-        letter.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Contracts;
@@ -142,4 +143,8 @@ public sealed class WorkerScenario : IAsyncDisposable
         yield return "--Logging:LogLevel:Default=Warning";
         yield return "--Logging:LogLevel:Ingest=Information";
     }
+
+    /// <summary>A message's last header <paramref name="name"/> as UTF-8 text; empty when it has none.</summary>
+    public static string Header(ConsumeResult<byte[], byte[]> message, string name) =>
+        message.Message.Headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : "";
 }
