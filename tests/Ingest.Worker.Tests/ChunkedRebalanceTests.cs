@@ -51,7 +51,7 @@ public sealed class ChunkedRebalanceTests
         var uploads = await generating;
         var ready = clock.Elapsed;
 
-        using var backlog = new PartitionBacklog(stack, WindowBytes);
+        using var backlog = new PartitionBacklog(stack.Mock.BootstrapServers, IsolatedStack.Topic, stack.GroupId, stack.Partitions, WindowBytes);
         string Diagnostics() => $"workers:\n{stack.WorkerOutput}";
         var producing = uploads.GroupBy(u => u.Partition)
             .Select(p => Task.Run(() => ProducePartitionAsync(stack, backlog, [.. p], Diagnostics, ct), ct))

@@ -33,7 +33,7 @@ public static partial class Cells
     {
         await using var flood = new RecordingClients(
             f.Stack.ApiAddress, TestApiKeys.IngestReadKey, new LoadShape(32, TimeSpan.Zero, r => r.Next(100_000, 300_000), PayloadsPerSession: 5),
-            f.Ledger, $"flood-{Guid.NewGuid():N}"[..20]);
+            f.Ledger, f.Stack.Backlog, $"flood-{Guid.NewGuid():N}"[..20]);
         await flood.Completion.WaitAsync(TimeSpan.FromSeconds(60), ct);
     });
 }

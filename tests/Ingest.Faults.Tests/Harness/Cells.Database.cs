@@ -5,13 +5,6 @@ namespace Ingest.Faults.Tests.Harness;
 /// <summary>Database faults: all transient, none may lose, dead-letter or reorder anything.</summary>
 public static partial class Cells
 {
-    /// <summary>
-    /// Half the cells' pace for faults during which the worker pauses its partitions for several seconds: at the full
-    /// pace one partition's backlog could outgrow the embedded broker's 5 MiB in the 8 s hold, and the mock dropped
-    /// accepted payloads (the worker reported it as data loss: offset out of range). The invariant is unchanged.
-    /// </summary>
-    private static readonly LoadShape PausedWorkerLoad = LoadShape.Default with { Pace = TimeSpan.FromMilliseconds(80) };
-
     /// <summary>Postgres stopped (fast shutdown: open transactions abort mid-batch) for 4 s, then started again.</summary>
     public static Fault DatabaseRestart { get; } = new("db-restart", new(OwnPostgres: true), async (f, ct) =>
     {
@@ -52,7 +45,7 @@ public static partial class Cells
             ALTER DATABASE "{database}" RESET statement_timeout;
             """, ct);
         await TerminateBackendsAsync(f.Stack, ct);
-    }) { Load = PausedWorkerLoad };
+    });
 
     /// <summary>For 5 s every insert fails with SQLSTATE 53100 disk_full: transient, never poison.</summary>
     public static Fault DiskFull { get; } = new("db-disk-full", new(), async (f, ct) =>
@@ -67,7 +60,7 @@ public static partial class Cells
         await HoldAsync(Hold, ct);
         await ExecuteAsync(f.Stack,
             "DROP TRIGGER fault_disk_full ON ingest.payloads; DROP TRIGGER fault_disk_full ON ingest.payload_chunks;", ct);
-    }) { Load = PausedWorkerLoad };
+    });
 
     /// <summary>
     /// Three times: another transaction holds an EXCLUSIVE lock on the payload tables for 2 s (writes wait, reads go

@@ -20,6 +20,12 @@ public sealed record StackNeeds(bool OwnBroker = false, bool OwnPostgres = false
 public sealed class FaultStack : IAsyncDisposable
 {
     public const int Partitions = 4;
+
+    /// <summary>
+    /// Most bytes (as sent, before LZ4) the clients may have accepted but the workers not committed on one partition:
+    /// well under the embedded broker's 5 MiB per partition, so a stalled worker never loses its backlog to retention.
+    /// </summary>
+    public const long BacklogWindowBytes = 3 * 1024 * 1024;
     private readonly List<WorkerProcess> _workers = [];
     private readonly List<WorkerProcess> _retired = [];
     private readonly PrivatePostgres? _postgres;
@@ -34,7 +40,11 @@ public sealed class FaultStack : IAsyncDisposable
         Topic = topic;
         ConnectionString = connectionString;
         _needs = needs;
+        Backlog = new PartitionBacklog(BootstrapServers, topic, GroupId, Partitions, BacklogWindowBytes);
     }
+
+    /// <summary>The clients' flow control: bytes accepted but not yet committed by the workers, per partition.</summary>
+    public PartitionBacklog Backlog { get; }
 
     /// <summary>The cell's own mock cluster (fault injection), or null on the shared broker.</summary>
     public MockCluster? Mock { get; }
@@ -209,6 +219,7 @@ public sealed class FaultStack : IAsyncDisposable
             await _postgres.DisposeAsync();
         }
 
+        Backlog.Dispose();
         Mock?.Dispose();
     }
 

@@ -22,18 +22,18 @@ public static class Matrix
         var clock = Stopwatch.StartNew();
         await using var stack = await FaultStack.CreateAsync(kafka, postgres, fault.Needs, ct);
         var ledger = new Ledger();
-        var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, fault.Load, ledger, $"{fault.Name}-{Guid.NewGuid():N}"[..40]);
+        var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, fault.Load, ledger, stack.Backlog, $"{fault.Name}-{Guid.NewGuid():N}"[..40]);
         DateTimeOffset faultStart, faultEnd;
         await using (clients)
         {
-            await WaitAsync(stack, () => ledger.AcceptedCount >= Warmup, "warm-up: payloads accepted", ct);
+            await WaitAsync(stack, clients, () => ledger.AcceptedCount >= Warmup, "warm-up: payloads accepted", ct);
             await WaitStoredAsync(stack, ledger, ledger.Sent.Where(p => p.AcceptedAt is not null).Take(Warmup).ToList(), "warm-up: payloads stored", ct);
 
             faultStart = DateTimeOffset.UtcNow;
             await fault.InjectAsync(new FaultContext(stack, clients, ledger), ct);
             faultEnd = DateTimeOffset.UtcNow;
 
-            await WaitAsync(stack, () => ledger.AcceptedBetween(faultEnd, DateTimeOffset.MaxValue).Count() >= Recovery, "recovery: payloads accepted after the fault", ct);
+            await WaitAsync(stack, clients, () => ledger.AcceptedBetween(faultEnd, DateTimeOffset.MaxValue).Count() >= Recovery, "recovery: payloads accepted after the fault", ct);
             await clients.StopAsync(TimeSpan.FromSeconds(20));
         }
 
@@ -75,8 +75,15 @@ public static class Matrix
             keys => payloads.All(p => keys.Contains((p.Session, p.Seq))),
             TimeSpan.FromSeconds(60), keys => $"{what}: {keys.Count} stored, answers {string.Join(' ', ledger.Answers)}\n{Tail(stack.Output)}", ct);
 
-    internal static Task WaitAsync(FaultStack stack, Func<bool> done, string what, CancellationToken ct) =>
-        Eventually.UntilAsync(() => done(), d => d, TimeSpan.FromSeconds(60), _ => $"{what}\n{Tail(stack.Output)}", ct);
+    /// <summary>Waits (at most 60 s) for <paramref name="done"/>; fails at once when a client session failed.</summary>
+    internal static Task WaitAsync(FaultStack stack, RecordingClients clients, Func<bool> done, string what, CancellationToken ct) =>
+        Eventually.UntilAsync(
+            () =>
+            {
+                clients.ThrowIfFailed();
+                return done();
+            },
+            d => d, TimeSpan.FromSeconds(60), _ => $"{what}\n{Tail(stack.Output)}", ct);
 
     internal static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
 }

@@ -1,7 +1,11 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Ingest.Contracts.Identity;
 using Ingest.LoadGen;
+using Ingest.Testing;
+using Ingest.Testing.Hosting;
 
 namespace Ingest.Faults.Tests.Harness;
 
@@ -27,19 +31,24 @@ public sealed record LoadShape(int Sessions, TimeSpan Pace, Func<Random, long> S
 /// Recording clients through the real API: each session posts its payloads one after another (recording-like JSON
 /// from the load generator), and retries 429, 503 and no answer with the same (session, seq) and the same bytes
 /// until it gets a 202, as a recording client does. Every attempt and answer goes into the <see cref="Ledger"/>.
+/// A session starts a payload only when its partition has room in the stack's <see cref="PartitionBacklog"/> (the
+/// 202 says where the payload landed), so a stalled worker holds the clients back before the embedded broker's
+/// retention would drop what the worker has not read: the load is as hard as the broker can keep, never harder.
 /// </summary>
 public sealed class RecordingClients : IAsyncDisposable
 {
     private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(30);
     private readonly HttpClient _http;
     private readonly LoadShape _shape;
+    private readonly PartitionBacklog _backlog;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly Task[] _sessions;
 
-    public RecordingClients(Uri api, string key, LoadShape shape, Ledger ledger, string prefix)
+    public RecordingClients(Uri api, string key, LoadShape shape, Ledger ledger, PartitionBacklog backlog, string prefix)
     {
         _shape = shape;
+        _backlog = backlog;
         Ledger = ledger;
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(5) })
         {
@@ -58,6 +67,15 @@ public sealed class RecordingClients : IAsyncDisposable
 
     /// <summary>Completes when every session has sent its <see cref="LoadShape.PayloadsPerSession"/> (or was stopped).</summary>
     public Task Completion => Task.WhenAll(_sessions);
+
+    /// <summary>Throws what stopped a session (its partition stalled, or the broker dropped what nobody had read).</summary>
+    public void ThrowIfFailed()
+    {
+        if (_sessions.FirstOrDefault(s => s.IsFaulted) is { Exception: { } failure })
+        {
+            throw failure.InnerException ?? failure;
+        }
+    }
 
     /// <summary>
     /// Stops starting new payloads; each session finishes the one it is sending (retrying as usual) within
@@ -84,15 +102,26 @@ public sealed class RecordingClients : IAsyncDisposable
     {
         var random = new Random(index);
         var attempts = 0;
+        var partition = SessionKey.PartitionFor(SessionKey.For(TestApiKeys.Project, session), _backlog.Partitions);
         for (var seq = 0L; !_stopping.IsCancellationRequested && seq < (_shape.PayloadsPerSession ?? long.MaxValue); seq++)
         {
+            var (seed, size) = (random.Next(), _shape.Size(random));
+            try
+            {
+                await _backlog.WaitForRoomAsync(partition, size, () => $"session {session}", _stopping.Token);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
             var started = DateTimeOffset.UtcNow;
-            var payload = Ledger.Begin(session, seq, random.Next(), _shape.Size(random));
+            var payload = Ledger.Begin(session, seq, seed, size);
             for (var attempt = 1; payload.AcceptedAt is null && !_abort.IsCancellationRequested; attempt++)
             {
                 var every = AbandonEvery;
                 var abandon = every > 0 && ++attempts % every == 0;
-                var retryAfter = await AttemptAsync(payload, abandon);
+                var retryAfter = await AttemptAsync(payload, abandon, partition);
                 if (payload.AcceptedAt is null)
                 {
                     await PauseAsync(Backoff(attempt, retryAfter));
@@ -104,7 +133,7 @@ public sealed class RecordingClients : IAsyncDisposable
     }
 
     /// <summary>One POST; returns the Retry-After asked for, if any.</summary>
-    private async Task<TimeSpan?> AttemptAsync(SentPayload payload, bool abandon)
+    private async Task<TimeSpan?> AttemptAsync(SentPayload payload, bool abandon, int partition)
     {
         payload.Attempted();
         HttpContent content = abandon
@@ -119,6 +148,15 @@ public sealed class RecordingClients : IAsyncDisposable
             Ledger.Answer(status);
             if (response.StatusCode == HttpStatusCode.Accepted)
             {
+                var landed = await response.Content.ReadFromJsonAsync<Landed>(_abort.Token)
+                    ?? throw new InvalidOperationException("202 without a body");
+                if (landed.Partition != partition)
+                {
+                    throw new InvalidOperationException(
+                        $"The API put session {payload.Session} on partition {landed.Partition}; SessionKey.PartitionFor says {partition}.");
+                }
+
+                _backlog.Produced(landed.Partition, landed.Offset, payload.Length);
                 payload.Accepted();
                 return null;
             }
@@ -163,4 +201,7 @@ public sealed class RecordingClients : IAsyncDisposable
             // Abandoned: the loop sees the token.
         }
     }
+
+    /// <summary>Where the API says a payload landed (the rest of its 202 body is not needed here).</summary>
+    private sealed record Landed(int Partition, long Offset);
 }

@@ -15,15 +15,6 @@ namespace Ingest.Faults.Tests.Harness;
 /// </summary>
 public static class Soak
 {
-    /// <summary>
-    /// Gentler than a cell's (at most 40 payloads/s instead of 200): on the mock a partition keeps only 5 MiB, so a
-    /// worker that stalls longer than the log holds loses accepted payloads to retention (it reports them as data
-    /// loss, offset out of range). At the cells' pace 2-minute runs lost 6737, then 488 that way after the
-    /// database faults; at 80/s a 3-minute run still lost 250 after the statement-timeout fault. The soak still
-    /// fails then, as it must: a long soak belongs on a real broker (INGEST_TEST_KAFKA).
-    /// </summary>
-    private static readonly LoadShape Load = LoadShape.Default with { Pace = TimeSpan.FromMilliseconds(200) };
-
     public static async Task<CellResult> RunAsync(
         TimeSpan duration, string outputDirectory, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct)
     {
@@ -80,7 +71,7 @@ public static class Soak
         Action<string> setCurrent, bool isMock, CancellationToken ct)
     {
         var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || isMock).ToList();
-        await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, Load, ledger, $"soak-{Guid.NewGuid():N}"[..20]))
+        await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, LoadShape.Default, ledger, stack.Backlog, $"soak-{Guid.NewGuid():N}"[..20]))
         {
             for (var round = 0; clock.Elapsed < duration; round++)
             {
@@ -91,10 +82,9 @@ public static class Soak
                 await fault.InjectAsync(new FaultContext(stack, clients, ledger), ct);
                 windows.Add((fault.Name, start, DateTimeOffset.UtcNow));
                 setCurrent("none");
-                // Recovered before the next fault: new payloads accepted, and the workers caught up with everything
-                // accepted so far (back-to-back faults would otherwise grow a backlog past the mock's 5 MiB per
-                // partition, and it would drop what the workers had not read: a first 2-minute run lost 6737 that way).
-                await Matrix.WaitAsync(stack, () => ledger.AcceptedCount >= before + 30, $"soak: recovery after {fault.Name}", ct);
+                // Recovered before the next fault: new payloads accepted, and everything accepted so far stored, so
+                // that a loss or a stall is reported at the fault that caused it.
+                await Matrix.WaitAsync(stack, clients, () => ledger.AcceptedCount >= before + 30, $"soak: recovery after {fault.Name}", ct);
                 var accepted = ledger.Sent.Where(p => p.AcceptedAt is not null).Select(p => (p.Session, p.Seq)).ToList();
                 await Eventually.UntilAsync(
                     () => StoredPayloads.KeysAsync(stack.UnpooledConnectionString, TestApiKeys.Project, ct),

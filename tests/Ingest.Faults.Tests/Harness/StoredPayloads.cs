@@ -22,34 +22,50 @@ public static class StoredPayloads
             }
         }
 
-        var rows = new List<(string Project, string Session, long Seq, long Position, byte[]? Body, Guid PayloadId, DateTimeOffset StoredAt)>();
+        // Hashed as read (a soak stores gigabytes): whole bodies at once, chunked ones after the scan (a second query).
+        var result = new List<StoredPayload>();
+        var chunked = new List<(int Index, Guid PayloadId)>();
         await using (var command = new NpgsqlCommand(
             "SELECT project, session_id, seq, position, body, payload_id, stored_at FROM ingest.payloads ORDER BY position", connection))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        await using (var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct))
         {
             while (await reader.ReadAsync(ct))
             {
-                rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
-                    reader.IsDBNull(4) ? null : (byte[])reader[4], reader.GetGuid(5), reader.GetFieldValue<DateTimeOffset>(6)));
+                var (project, session, seq, position) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
+                var body = await reader.IsDBNullAsync(4, ct) ? null : await reader.GetFieldValueAsync<byte[]>(4, ct);
+                var (payloadId, storedAt) = (reader.GetGuid(5), reader.GetFieldValue<DateTimeOffset>(6));
+                var (length, hash) = body is null ? (0L, 0UL) : Hash([body]);
+                if (body is null)
+                {
+                    chunked.Add((result.Count, payloadId));
+                }
+
+                result.Add(new StoredPayload(project, session, seq, position, length, hash, storedAt));
             }
         }
 
-        var result = new List<StoredPayload>(rows.Count);
-        foreach (var row in rows)
+        foreach (var (index, payloadId) in chunked)
         {
-            var hash = new XxHash3();
-            long length = 0;
-            foreach (var block in row.Body is { } body ? [body] : await ChunksAsync(connection, row.PayloadId, ct))
-            {
-                var decoded = PayloadCodec.Decode(block);
-                hash.Append(decoded);
-                length += decoded.Length;
-            }
-
-            result.Add(new StoredPayload(row.Project, row.Session, row.Seq, row.Position, length, hash.GetCurrentHashAsUInt64(), row.StoredAt));
+            var (length, hash) = Hash(await ChunksAsync(connection, payloadId, ct));
+            result[index] = result[index] with { Length = length, Hash = hash };
         }
 
         return result;
+    }
+
+    /// <summary>Length and XxHash3 of the decoded bytes of one payload's blocks, in order.</summary>
+    private static (long Length, ulong Hash) Hash(IEnumerable<byte[]> blocks)
+    {
+        var hash = new XxHash3();
+        long length = 0;
+        foreach (var block in blocks)
+        {
+            var decoded = PayloadCodec.Decode(block);
+            hash.Append(decoded);
+            length += decoded.Length;
+        }
+
+        return (length, hash.GetCurrentHashAsUInt64());
     }
 
     /// <summary>(session, seq) of every stored row of <paramref name="project"/>: cheap enough to poll.</summary>

@@ -1,0 +1,199 @@
+using Confluent.Kafka;
+using Xunit;
+
+namespace Ingest.Testing;
+
+/// <summary>
+/// Flow control per partition for whoever loads a topic in a test, paced by the workers' committed offsets: a message
+/// may be sent only while the bytes sent but not yet committed on its partition stay within a window. The mock
+/// cluster keeps ~5 MiB per partition and silently drops the oldest (MEASURED.md); a window under that keeps every
+/// uncommitted message on the log, so whichever worker owns the partition next can still fetch it. Every look also
+/// checks that the log still starts at or before the committed offset: when it does not, the broker dropped messages
+/// nobody had consumed, and the test fails saying so instead of blaming the product for a loss the harness caused.
+/// </summary>
+public sealed class PartitionBacklog : IDisposable
+{
+    private static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(60);
+
+    private readonly IConsumer<byte[], byte[]> _reader;
+    private readonly List<TopicPartition> _partitions;
+    private readonly long _windowBytes;
+    private readonly Lock _gate = new();
+    // Per partition: messages not yet committed, (offset, bytes), in the order they were reported.
+    private readonly List<(long Offset, long Bytes)>[] _uncommitted;
+    private readonly long[] _backlog;
+    private readonly long[] _committedBytes;
+    private readonly long[] _committed;
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private DateTime _refreshedAt;
+
+    /// <param name="bootstrapServers">The cluster holding <paramref name="topic"/>.</param>
+    /// <param name="topic">The topic being loaded.</param>
+    /// <param name="groupId">The workers' group: only its committed offsets are read (this never joins it).</param>
+    /// <param name="partitions">The topic's partition count.</param>
+    /// <param name="windowBytes">Most bytes a partition may hold uncommitted.</param>
+    public PartitionBacklog(string bootstrapServers, string topic, string groupId, int partitions, long windowBytes)
+    {
+        _reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = groupId,
+        }).SetLogHandler((_, _) => { }).Build();
+        _partitions = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))];
+        _windowBytes = windowBytes;
+        _uncommitted = [.. _partitions.Select(_ => new List<(long, long)>())];
+        _backlog = new long[partitions];
+        _committedBytes = new long[partitions];
+        _committed = new long[partitions];
+    }
+
+    /// <summary>The topic's partition count.</summary>
+    public int Partitions => _partitions.Count;
+
+    /// <summary>The largest uncommitted backlog seen on any partition, in bytes.</summary>
+    public long PeakBacklogBytes { get; private set; }
+
+    /// <summary>Bytes committed over all partitions at the last look.</summary>
+    public long CommittedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _committedBytes.Sum();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="bytes"/> more fit in <paramref name="partition"/>'s window (always, when nothing is
+    /// outstanding there: a message larger than the window goes alone). Fails when nothing is committed there for 60 s.
+    /// </summary>
+    public async Task WaitForRoomAsync(int partition, long bytes, Func<string> diagnostics, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + StallDeadline;
+        var seen = -1L;
+        while (Backlog(partition) is var backlog && backlog > 0 && backlog + bytes > _windowBytes)
+        {
+            await RefreshAsync(cancellationToken);
+            var committed = Volatile.Read(ref _committed[partition]);
+            if (committed != seen)
+            {
+                (seen, until) = (committed, DateTime.UtcNow + StallDeadline);
+            }
+
+            Assert.True(DateTime.UtcNow < until,
+                $"Partition {partition}: nothing committed for {StallDeadline.TotalSeconds:0} s at offset {committed}, backlog {Backlog(partition)} bytes.\n{diagnostics()}");
+            if (Backlog(partition) is var now && now > 0 && now + bytes > _windowBytes)
+            {
+                await Task.Delay(10, cancellationToken); // polling a condition with a deadline
+            }
+        }
+    }
+
+    /// <summary>Records a message on the log (after its delivery report); reports may come in any offset order.</summary>
+    public void Produced(int partition, long offset, long bytes)
+    {
+        lock (_gate)
+        {
+            if (offset < _committed[partition])
+            {
+                _committedBytes[partition] += bytes;
+                return;
+            }
+
+            _uncommitted[partition].Add((offset, bytes));
+            _backlog[partition] += bytes;
+            PeakBacklogBytes = Math.Max(PeakBacklogBytes, _backlog[partition]);
+        }
+    }
+
+    /// <summary>Waits (polling the committed offsets, with a deadline) until <paramref name="bytes"/> are committed in all.</summary>
+    public Task WaitForCommittedAsync(long bytes, Func<string> diagnostics, CancellationToken cancellationToken) =>
+        Eventually.UntilAsync(
+            async () =>
+            {
+                await RefreshAsync(cancellationToken);
+                return CommittedBytes;
+            },
+            committed => committed >= bytes, TimeSpan.FromSeconds(120),
+            committed => $"{committed} of {bytes} bytes committed.\n{diagnostics()}", cancellationToken);
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _refresh.Dispose();
+    }
+
+    private long Backlog(int partition)
+    {
+        lock (_gate)
+        {
+            return _backlog[partition];
+        }
+    }
+
+    /// <summary>Reads the committed offsets and log starts, at most every 20 ms whoever asks.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        await _refresh.WaitAsync(cancellationToken);
+        try
+        {
+            if (DateTime.UtcNow - _refreshedAt < TimeSpan.FromMilliseconds(20))
+            {
+                return;
+            }
+
+            // The broker may be down or re-electing (fault tests): a look that fails is no news, the stall deadline still holds.
+            var (committed, starts) = await Task.Run(
+                () => (Try(() => _reader.Committed(_partitions, TimeSpan.FromSeconds(10))) ?? [],
+                       _partitions.Select(p => Try(() => (long?)_reader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).Low.Value)).ToArray()),
+                cancellationToken);
+            lock (_gate)
+            {
+                foreach (var offset in committed)
+                {
+                    var partition = offset.Partition.Value;
+                    var next = Math.Max(0, offset.Offset.Value); // -1001: nothing committed yet
+                    Assert.True(starts[partition] is not { } start || start <= next,
+                        $"Partition {partition}: the log starts at {starts[partition]}, past the committed offset {next}: the broker dropped " +
+                        "messages nobody had consumed (the test's load outran the broker's retention).");
+                    Commit(partition, next);
+                }
+            }
+
+            _refreshedAt = DateTime.UtcNow;
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    private static T? Try<T>(Func<T> look)
+    {
+        try
+        {
+            return look();
+        }
+        catch (KafkaException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>Moves the messages before <paramref name="next"/> out of the backlog (caller holds the lock).</summary>
+    private void Commit(int partition, long next)
+    {
+        if (next <= _committed[partition])
+        {
+            return;
+        }
+
+        _committed[partition] = next;
+        var done = _uncommitted[partition].Where(m => m.Offset < next).Sum(m => m.Bytes);
+        _uncommitted[partition].RemoveAll(m => m.Offset < next);
+        _backlog[partition] -= done;
+        _committedBytes[partition] += done;
+    }
+}
