@@ -80,6 +80,12 @@ public sealed class KafkaOptions
         SetIfAbsent(config, "auto.offset.reset", "earliest");
         // librdkafka's prefetch (64 MiB by default) comes on top of the lanes' byte budget: keep it modest.
         SetIfAbsent(config, "queued.max.messages.kbytes", "16384");
+        // A request the broker accepted but never answers (a half-open connection after a broker or network failure)
+        // holds the connection's partitions until it times out: 60 s by default. The soak saw exactly that after all
+        // brokers went down and came back (Fetch, Metadata and FindCoordinator "timed out in flight after 60369 ms", a
+        // partition stalled a minute). 10 s bounds the stall; group requests (JoinGroup, SyncGroup, heartbeats) have
+        // their own timeouts in librdkafka, and a Fetch waits at most fetch.wait.max.ms (500 ms) for data.
+        SetIfAbsent(config, "socket.timeout.ms", "10000");
         if (!UsesConsumerGroupProtocol)
         {
             // Classic protocol only: with group.protocol=consumer (KIP-848) the broker owns assignment

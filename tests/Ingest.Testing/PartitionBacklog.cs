@@ -14,6 +14,7 @@ namespace Ingest.Testing;
 public sealed class PartitionBacklog : IDisposable
 {
     private static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan LookTimeout = TimeSpan.FromSeconds(2);
 
     private readonly IConsumer<byte[], byte[]> _reader;
     private readonly List<TopicPartition> _partitions;
@@ -38,6 +39,9 @@ public sealed class PartitionBacklog : IDisposable
         {
             BootstrapServers = bootstrapServers,
             GroupId = groupId,
+            // The mock can leave a request unanswered after a broker fault; the next looks queue behind it on the
+            // same connection until it times out (60 s by default), and the load would stall that long for nothing.
+            SocketTimeoutMs = 3000,
         }).SetLogHandler((_, _) => { }).Build();
         _partitions = [.. Enumerable.Range(0, partitions).Select(p => new TopicPartition(topic, p))];
         _windowBytes = windowBytes;
@@ -144,11 +148,12 @@ public sealed class PartitionBacklog : IDisposable
                 return;
             }
 
-            // The broker may be down or re-electing (fault tests): a look that fails is no news, the stall deadline still holds.
-            var (committed, starts) = await Task.Run(
-                () => (Try(() => _reader.Committed(_partitions, TimeSpan.FromSeconds(10))) ?? [],
-                       _partitions.Select(p => Try(() => (long?)_reader.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).Low.Value)).ToArray()),
-                cancellationToken);
+            // The broker may be down or re-electing (fault tests): a look that fails is no news (the stall deadline still
+            // holds), and the looks are short and concurrent, so that a broker that does not answer holds nobody up for long.
+            var looking = Task.Run(() => Try(() => _reader.Committed(_partitions, LookTimeout)) ?? [], cancellationToken);
+            var starting = _partitions.Select(p => Task.Run(() => Try(() => (long?)_reader.QueryWatermarkOffsets(p, LookTimeout).Low.Value), cancellationToken)).ToList();
+            var committed = await looking;
+            var starts = await Task.WhenAll(starting);
             lock (_gate)
             {
                 foreach (var offset in committed)

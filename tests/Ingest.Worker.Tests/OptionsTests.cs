@@ -53,6 +53,7 @@ public sealed class OptionsTests
         Assert.True(config.SessionTimeoutMs >= 6000, "brokers reject a session timeout below group.min.session.timeout.ms");
         Assert.True(config.HeartbeatIntervalMs * 3 <= config.SessionTimeoutMs);
         Assert.Equal("10", config.Get("fetch.wait.max.ms"));
+        Assert.Equal(10_000, config.SocketTimeoutMs); // an unanswered request stalls its partitions 10 s, not librdkafka's 60 s
     }
 
     [Fact]

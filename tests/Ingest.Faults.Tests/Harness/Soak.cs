@@ -46,9 +46,11 @@ public static class Soak
         }
         finally
         {
-            // Sampling stops before the stack goes, also when the soak fails.
+            // Sampling stops before the stack goes, also when the soak fails; the processes' last lines are kept either way.
             await stopSampling.CancelAsync();
             await sampler;
+            Directory.CreateDirectory(outputDirectory);
+            await File.WriteAllTextAsync(Path.Combine(outputDirectory, "processes.log"), stack.Output, CancellationToken.None);
         }
 
         var result = await InvariantCheck.RunAsync($"soak-{duration.TotalMinutes:0}min", stack, ledger, started, DateTimeOffset.UtcNow, ct);
@@ -61,7 +63,6 @@ public static class Soak
         }
 
         await WriteAsync(outputDirectory, started, samples, result, ct);
-        await File.WriteAllTextAsync(Path.Combine(outputDirectory, "processes.log"), stack.Output, ct);
         Matrix.Report($"SOAK report: {Path.Combine(outputDirectory, "soak.csv")}, soak.svg, processes.log (last lines of the API and workers)");
         return result;
     }
