@@ -133,7 +133,8 @@ public static class Redriver
 
     private static List<TopicPartition> Partitions(string bootstrap, string topic)
     {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap })
+        // Asking for the topic by name must not create it on a broker that auto-creates topics.
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap, AllowAutoCreateTopics = false })
             .SetLogHandler(Quiet).SetErrorHandler(Quiet).Build();
         Metadata metadata;
         try

@@ -55,6 +55,25 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_mistyped_topic_is_not_found_and_not_created()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 1, ct);
+        var missing = $"mistyped-{Guid.NewGuid():N}";
+
+        string[][] commands = [["lag", "--group", pipeline.GroupId], ["topics", "describe"], ["dlq", "list"]];
+        foreach (var args in commands)
+        {
+            var (code, _, error) = await OpsAsync(pipeline, ct, [.. args, "--topic", missing]);
+            Assert.True(code == 1, $"{string.Join(' ', args)}: exit {code}, {error}");
+            Assert.Contains("not found", error, StringComparison.Ordinal);
+        }
+
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = pipeline.BootstrapServers }).Build();
+        Assert.DoesNotContain(admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic.StartsWith(missing, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Ensure_leaves_an_existing_topic_alone()
     {
         var ct = TestContext.Current.CancellationToken;

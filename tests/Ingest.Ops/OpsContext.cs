@@ -25,8 +25,10 @@ public sealed class OpsContext(string? bootstrap, string? database, string topic
     /// <summary>The store's connection string when one was given (some commands only need it for some data).</summary>
     public string? DatabaseOrNull => database is { Length: > 0 } ? database : null;
 
-    // librdkafka's own log lines (connection refused, every 50 ms) would bury the one line this tool prints.
-    public IAdminClient Admin() => new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap })
+    // librdkafka's own log lines (connection refused, every 50 ms) would bury the one line this tool prints. Asking for
+    // a topic by name must not create it: an admin client is a producer to librdkafka, whose metadata requests let a
+    // broker with auto.create.topics.enable (Kafka's default) create a mistyped topic instead of answering "not found".
+    public IAdminClient Admin() => new AdminClientBuilder(new AdminClientConfig { BootstrapServers = Bootstrap, AllowAutoCreateTopics = false })
         .SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
 
     /// <summary>A consumer that never joins a group or commits: it reads by explicit assignment.</summary>
