@@ -77,7 +77,7 @@ public sealed class PartitionBacklog : IDisposable
     {
         var until = DateTime.UtcNow + StallDeadline;
         var seen = -1L;
-        while (Backlog(partition) is var backlog && backlog > 0 && backlog + bytes > _windowBytes)
+        while (IsFull(partition, bytes))
         {
             await RefreshAsync(cancellationToken);
             var committed = Volatile.Read(ref _committed[partition]);
@@ -88,7 +88,7 @@ public sealed class PartitionBacklog : IDisposable
 
             Assert.True(DateTime.UtcNow < until,
                 $"Partition {partition}: nothing committed for {StallDeadline.TotalSeconds:0} s at offset {committed}, backlog {Backlog(partition)} bytes.\n{diagnostics()}");
-            if (Backlog(partition) is var now && now > 0 && now + bytes > _windowBytes)
+            if (IsFull(partition, bytes))
             {
                 await Task.Delay(10, cancellationToken); // polling a condition with a deadline
             }
@@ -136,6 +136,9 @@ public sealed class PartitionBacklog : IDisposable
             return _backlog[partition];
         }
     }
+
+    /// <summary>True when <paramref name="bytes"/> more would overflow the window (never when nothing is outstanding).</summary>
+    private bool IsFull(int partition, long bytes) => Backlog(partition) is var backlog && backlog > 0 && backlog + bytes > _windowBytes;
 
     /// <summary>Reads the committed offsets and log starts, at most every 20 ms whoever asks.</summary>
     private async Task RefreshAsync(CancellationToken cancellationToken)

@@ -156,7 +156,7 @@ public sealed class RecordingClients : IAsyncDisposable
                         $"The API put session {payload.Session} on partition {landed.Partition}; SessionKey.PartitionFor says {partition}.");
                 }
 
-                _backlog.Produced(landed.Partition, landed.Offset, payload.Length);
+                _backlog.Produced(partition, landed.Offset, payload.Length);
                 payload.Accepted();
                 return null;
             }
