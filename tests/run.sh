@@ -2,7 +2,10 @@
 # Installs and starts what the tests need, then runs the whole suite.
 #   bash tests/run.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Worker]
 # Broker: INGEST_TEST_KAFKA=host:port uses an existing one; otherwise Testcontainers when a Docker
-# engine answers, else librdkafka's in-process mock cluster (chosen by the test fixture).
+# engine answers; otherwise a real one-node Kafka from ../shared/kafka when that folder exists (developers'
+# machines and CI: started here once, shared by every test process through INGEST_TEST_KAFKA_DIR, stopped at
+# the end); otherwise librdkafka's in-process mock cluster (chosen by the test fixture). Fault tests that break
+# brokers start real three-node clusters of their own from the same folder.
 # Postgres: INGEST_TEST_PG (a connection string) uses an existing server; otherwise a private
 # cluster from tests/pg.sh (installs Debian's postgresql when missing).
 set -euo pipefail
@@ -31,7 +34,27 @@ if [ -z "${INGEST_TEST_PG:-}" ]; then
   export INGEST_TEST_PG
 fi
 echo "run.sh: Postgres: ${INGEST_TEST_PG}"
-echo "run.sh: Kafka: ${INGEST_TEST_KAFKA:-resolved by the fixture (Testcontainers if a Docker engine answers, else librdkafka mock cluster)}"
+
+kafka_sh="$root/../shared/kafka/kafka.sh"
+if [ -n "${INGEST_TEST_KAFKA:-}" ]; then
+  echo "run.sh: Kafka: ${INGEST_TEST_KAFKA} (INGEST_TEST_KAFKA)"
+elif command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1; then
+  echo "run.sh: Kafka: Testcontainers (a Docker engine answers)"
+elif [ -f "$kafka_sh" ]; then
+  export INGEST_TEST_KAFKA_DIR="${INGEST_TEST_KAFKA_DIR:-$root/tests/.state/kafka-suite}"
+  bash "$kafka_sh" stop --dir "$INGEST_TEST_KAFKA_DIR" >/dev/null 2>&1 || true
+  rm -rf "$INGEST_TEST_KAFKA_DIR" "$INGEST_TEST_KAFKA_DIR.lock"
+  port=29092
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$((port + 1))") 2>/dev/null; do
+    port=$((port + 10))
+  done
+  kafka_started=$(date +%s)
+  bootstrap="$(bash "$kafka_sh" start --dir "$INGEST_TEST_KAFKA_DIR" --brokers 1 --port "$port" | tail -n 1)"
+  trap 'bash "$kafka_sh" stop --dir "$INGEST_TEST_KAFKA_DIR" >/dev/null 2>&1 || true' EXIT
+  echo "run.sh: Kafka: real Apache Kafka from ../shared/kafka, one node at ${bootstrap} (started in $(( $(date +%s) - kafka_started )) s; state in ${INGEST_TEST_KAFKA_DIR})"
+else
+  echo "run.sh: Kafka: librdkafka's mock cluster in each test process (no INGEST_TEST_KAFKA, no Docker engine, no ../shared/kafka)"
+fi
 
 results="$root/TestResults"
 rm -rf "$results"

@@ -9,6 +9,9 @@ public enum BrokerKind
     /// <summary>A Kafka container started by Testcontainers (a Docker engine answered).</summary>
     Container,
 
+    /// <summary>A real Kafka started from <c>../shared/kafka</c> (<see cref="LocalKafka"/>).</summary>
+    Local,
+
     /// <summary>librdkafka's in-process mock cluster.</summary>
     Mock,
 }

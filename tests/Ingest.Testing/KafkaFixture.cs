@@ -9,12 +9,15 @@ namespace Ingest.Testing;
 
 /// <summary>
 /// The tests' broker, resolved in this order: <c>INGEST_TEST_KAFKA</c> (any external broker) →
-/// Testcontainers when a Docker engine answers → librdkafka's mock cluster. Shared by a test
-/// assembly; each test creates its own topics and groups.
+/// Testcontainers when a Docker engine answers → a real one-node Kafka from <c>../shared/kafka</c> when it
+/// exists (developers' machines and CI; <see cref="LocalKafka"/>) → librdkafka's mock cluster. Shared by a test
+/// assembly; each test creates its own topics and groups. <c>INGEST_TEST_KAFKA_DIR</c> names a directory where
+/// several test processes share one local cluster (tests/run.sh sets it and stops the cluster at the end).
 /// </summary>
 public sealed class KafkaFixture : IAsyncLifetime
 {
     private KafkaContainer? _container;
+    private LocalKafka? _local;
     private readonly Dictionary<string, string> _clientSettings = new(StringComparer.Ordinal);
 
     public string BootstrapServers { get; private set; } = "";
@@ -43,6 +46,12 @@ public sealed class KafkaFixture : IAsyncLifetime
             _container = new KafkaBuilder("apache/kafka:3.9.1").Build();
             await _container.StartAsync();
             BootstrapServers = _container.GetBootstrapAddress();
+        }
+        else if (LocalKafka.Available)
+        {
+            Kind = BrokerKind.Local;
+            _local = await LocalKafka.StartAsync(1, Environment.GetEnvironmentVariable("INGEST_TEST_KAFKA_DIR"), CancellationToken.None);
+            BootstrapServers = _local.BootstrapServers;
         }
         else
         {
@@ -116,6 +125,11 @@ public sealed class KafkaFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Mock?.Dispose();
+        if (_local is not null)
+        {
+            await _local.DisposeAsync();
+        }
+
         if (_container is not null)
         {
             await _container.DisposeAsync();

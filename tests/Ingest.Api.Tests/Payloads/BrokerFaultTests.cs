@@ -1,25 +1,23 @@
 using System.Net;
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Testing;
 using Ingest.Testing.MockKafka;
 
 namespace Ingest.Api.Tests.Payloads;
 
+/// <summary>Request errors only librdkafka's mock cluster can inject: on a cluster of the test's own, whatever the suite's broker.</summary>
 [Collection(nameof(RunsAlone))]
-public sealed class BrokerFaultTests(KafkaFixture kafka)
+public sealed class BrokerFaultTests
 {
     [Fact]
     public async Task Not_enough_replicas_until_the_delivery_timeout_is_503_and_a_retry_is_202()
     {
-        if (!kafka.IsMock)
-        {
-            Assert.Skip("Needs the mock cluster's request-error injection.");
-        }
-
         var ct = TestContext.Current.CancellationToken;
-        var topic = await kafka.CreateTopicAsync("api-faults", 2, ct);
-        await using var api = await ApiHost.StartAsync(kafka, topic, Http.UnusedDatabase, ct, "--Api:DeliveryTimeout=00:00:01");
+        using var mock = new MockCluster(brokers: 3);
+        const string topic = "api-faults";
+        mock.CreateTopic(topic, 2, 3);
+        await using var api = await ApiHost.StartAsync(
+            mock.BootstrapServers, new Dictionary<string, string>(), topic, Http.UnusedDatabase, ["--Api:DeliveryTimeout=00:00:01"], ct);
         using var client = api.Client(ApiHost.IngestReadKey);
         using (var warmUp = await client.SendAsync(Http.Post("s1", "0", "{}"u8.ToArray()), ct))
         {
@@ -27,7 +25,7 @@ public sealed class BrokerFaultTests(KafkaFixture kafka)
         }
 
         // More errors than librdkafka's retries fit into one second of message.timeout.ms.
-        kafka.Mock!.PushRequestErrors(KafkaApiKey.Produce, [.. Enumerable.Repeat(ErrorCode.NotEnoughReplicas, 60)]);
+        mock.PushRequestErrors(KafkaApiKey.Produce, [.. Enumerable.Repeat(ErrorCode.NotEnoughReplicas, 60)]);
         try
         {
             using var refused = await client.SendAsync(Http.Post("s1", "1", "{\"n\":1}"u8.ToArray()), ct);
@@ -37,7 +35,7 @@ public sealed class BrokerFaultTests(KafkaFixture kafka)
         }
         finally
         {
-            kafka.Mock.ClearRequestErrors(KafkaApiKey.Produce);
+            mock.ClearRequestErrors(KafkaApiKey.Produce);
         }
 
         using var retried = await client.SendAsync(Http.Post("s1", "1", "{\"n\":1}"u8.ToArray()), ct);
