@@ -50,7 +50,31 @@ public sealed class ApiOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Consumer group whose lag the status page shows (<c>Api:WorkerGroupId</c>). Default <c>ingest-worker</c>.</summary>
+    /// <summary>
+    /// Share of what the payload topic keeps per partition by size (<c>retention.bytes</c>; on a broker that cannot
+    /// describe its configs, the embedded broker's 5 MiB and 100,000 batches) that payloads accepted but not yet
+    /// committed by <see cref="WorkerGroupId"/> may fill; beyond it new payloads for that partition's sessions get 503
+    /// and uploads in progress wait. Default 0.6: the rest absorbs what other API replicas produce between two looks
+    /// and the estimate of their message sizes.
+    /// </summary>
+    public double BacklogShare { get; set; } = 0.6;
+
+    /// <summary>
+    /// Bytes the payload topic keeps per partition, when the broker's <c>retention.bytes</c> should not be asked (or
+    /// cannot be: no DescribeConfigs right). Unset by default: read from the topic every minute.
+    /// </summary>
+    public long? RetainedBytesPerPartition { get; set; }
+
+    /// <summary>How long a chunk of an upload in progress waits for room in its partition's backlog before 503. Default 60 s.</summary>
+    public TimeSpan BacklogWaitTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often the worker group's committed offsets are read while the guard is on and nobody waits. Default 1 s.</summary>
+    public TimeSpan BacklogRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The workers' consumer group (<c>Worker:GroupId</c> of the workers): its committed offsets are what the backlog
+    /// guard and the status page count as stored. Default <c>ingest-worker</c>.
+    /// </summary>
     public string WorkerGroupId { get; set; } = "ingest-worker";
 }
 
@@ -106,6 +130,26 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (options.ShutdownTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{ApiOptions.Section}:ShutdownTimeout must be positive; got {options.ShutdownTimeout}.");
+        }
+
+        if (!(options.BacklogShare > 0 && options.BacklogShare <= 1))
+        {
+            failures.Add($"{ApiOptions.Section}:BacklogShare must be above 0 and at most 1; got {options.BacklogShare}.");
+        }
+
+        if (options.RetainedBytesPerPartition is < 1)
+        {
+            failures.Add($"{ApiOptions.Section}:RetainedBytesPerPartition must be positive when set; got {options.RetainedBytesPerPartition}.");
+        }
+
+        if (options.BacklogWaitTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{ApiOptions.Section}:BacklogWaitTimeout must be positive; got {options.BacklogWaitTimeout}.");
+        }
+
+        if (options.BacklogRefreshInterval < TimeSpan.FromMilliseconds(10) || options.BacklogRefreshInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{ApiOptions.Section}:BacklogRefreshInterval must be between 10 ms and 1 minute; got {options.BacklogRefreshInterval}.");
         }
 
         if (string.IsNullOrWhiteSpace(options.WorkerGroupId))

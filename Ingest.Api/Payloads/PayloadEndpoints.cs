@@ -108,6 +108,19 @@ public static class PayloadEndpoints
                 return Refuse(
                     ApiProblem.BudgetTimeout,
                     $"The upload waited more than {api.Value.BudgetWaitTimeout} for in-flight budget. It was not stored: retry the same seq.");
+            case PublishResult.BacklogFull { Waited: false } full:
+                return Refuse(
+                    ApiProblem.BacklogFull,
+                    $"Partition {full.View.Partition} already holds {full.View.Bytes} bytes in {full.View.Messages} messages that the workers " +
+                    $"have not stored, the most it may hold ({full.Limit.Bytes} bytes / {full.Limit.Messages} messages) without risking the broker's " +
+                    "retention. Nothing was read or stored: retry the same seq after the indicated delay.",
+                    extensions: [new("partition", full.View.Partition), new("backlogBytes", full.View.Bytes), new("limitBytes", full.Limit.Bytes)]);
+            case PublishResult.BacklogFull full:
+                return Refuse(
+                    ApiProblem.BacklogTimeout,
+                    $"The upload waited {api.Value.BacklogWaitTimeout} for the workers to store what partition {full.View.Partition} holds " +
+                    $"({full.View.Bytes} bytes). It was not stored: retry the same seq after the indicated delay.",
+                    extensions: [new("partition", full.View.Partition), new("backlogBytes", full.View.Bytes), new("limitBytes", full.Limit.Bytes)]);
             case PublishResult.TooLarge tooLarge:
                 Log.ChunkTooLarge(logger, projectId, sessionId, seq, tooLarge.MessageBytes, tooLarge.Reason);
                 return Refuse(

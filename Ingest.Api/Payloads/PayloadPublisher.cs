@@ -32,6 +32,13 @@ public abstract record PublishResult
     /// <summary>An upload in progress waited too long for budget; its last chunk was never produced.</summary>
     public sealed record BudgetTimeout : PublishResult;
 
+    /// <summary>
+    /// The session's partition holds as much accepted-but-unstored data as the topic can safely keep: a new payload
+    /// (nothing read, nothing produced) or an upload in progress that waited <c>Api:BacklogWaitTimeout</c> for room
+    /// (its last chunk was never produced).
+    /// </summary>
+    public sealed record BacklogFull(BacklogView View, BacklogLimit Limit, bool Waited) : PublishResult;
+
     /// <summary>The broker refuses a chunk as too large (topic limit below <c>Api:ChunkBytes</c>).</summary>
     public sealed record TooLarge(long MessageBytes, string Reason) : PublishResult;
 
@@ -54,6 +61,7 @@ public abstract record PublishResult
 public sealed class PayloadPublisher(
     PayloadProducer producer,
     InFlightBudget budget,
+    BacklogGuard backlog,
     IOptions<IngestOptions> ingest,
     IOptions<ApiOptions> api,
     TimeProvider time,
@@ -63,6 +71,9 @@ public sealed class PayloadPublisher(
     /// <summary>Safety net past <c>message.timeout.ms</c>: a delivery report that never comes must still end the request.</summary>
     private static readonly TimeSpan ReportGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>Bytes a record adds to its value, key and headers in the log: its own framing and a share of its batch's.</summary>
+    private const int RecordOverhead = 96;
+
     public async Task<PublishResult> PublishAsync(
         PayloadTarget target, PayloadBodyStream body, long? contentLength, CancellationToken cancellationToken)
     {
@@ -71,6 +82,13 @@ public sealed class PayloadPublisher(
         var envelope = new PayloadEnvelope(
             target.ProjectId, target.SessionId, target.Seq, target.ContentType, PayloadCodec.Name, time.GetUtcNow(), Guid.NewGuid(), 0, 0);
         var key = envelope.Key;
+        var ledger = backlog.For(key);
+        if (ledger is not null && backlog.Limit is { } limit && !ledger.HasRoom(0, limit))
+        {
+            // Before reading anything: the body is refused whole, the client retries after Retry-After.
+            return new PublishResult.BacklogFull(ledger.View(limit), limit, Waited: false);
+        }
+
         using var activity = PublishTelemetry.Start(topic, envelope);
         var reader = new ChunkReader(
             body, budget, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
@@ -93,7 +111,15 @@ public sealed class PayloadPublisher(
                 }
 
                 envelope = envelope with { ChunkIndex = index, IsLastChunk = last };
-                pending.Enqueue((index, Produce(topic, key, ref envelope, hash, current, activity, cancellationToken)));
+                var message = Encode(key, ref envelope, hash, current, activity);
+                var size = SizeOf(message);
+                ledger ??= backlog.For(key); // the guard may have come on since the upload started
+                if (ledger is not null)
+                {
+                    await ReserveAsync(ledger, size, firstChunk: index == 0, cancellationToken);
+                }
+
+                pending.Enqueue((index, Send(topic, message, size, current, ledger, cancellationToken)));
                 current = null;
                 if (last)
                 {
@@ -122,6 +148,11 @@ public sealed class PayloadPublisher(
         {
             PublishTelemetry.Failed(activity, "budget_timeout");
             return new PublishResult.BudgetTimeout();
+        }
+        catch (BacklogFullException ex)
+        {
+            PublishTelemetry.Failed(activity, "backlog_full");
+            return new PublishResult.BacklogFull(ex.View, ex.Limit, ex.Waited);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest)
         {
@@ -161,8 +192,8 @@ public sealed class PayloadPublisher(
         }
     }
 
-    private Task<DeliveryResult<byte[], byte[]>> Produce(
-        string topic, byte[] key, ref PayloadEnvelope envelope, XxHash3 hash, Chunk chunk, Activity? activity, CancellationToken cancellationToken)
+    /// <summary>The chunk as a message: envelope with running length and checksum, <see cref="PayloadCodec"/> value.</summary>
+    private static Message<byte[], byte[]> Encode(byte[] key, ref PayloadEnvelope envelope, XxHash3 hash, Chunk chunk, Activity? activity)
     {
         hash.Append(chunk.Data);
         envelope = envelope with { Length = envelope.Length + chunk.Length, Checksum = hash.GetCurrentHashAsUInt64() };
@@ -181,6 +212,53 @@ public sealed class PayloadPublisher(
         chunk.ReturnBuffer();
         var message = new Message<byte[], byte[]> { Key = key, Value = value, Headers = envelope.WriteTo([]) };
         PublishTelemetry.InjectTraceContext(activity, message.Headers);
+        return message;
+    }
+
+    private static long SizeOf(Message<byte[], byte[]> message)
+    {
+        long size = message.Key.Length + message.Value.Length + RecordOverhead;
+        foreach (var header in message.Headers)
+        {
+            size += header.Key.Length + header.GetValueBytes().Length;
+        }
+
+        return size;
+    }
+
+    /// <summary>
+    /// Room for one message in its partition's backlog: a new payload's first chunk takes it now or is refused (nothing of
+    /// it produced yet, the client retries later); a later chunk of an upload in progress waits at most
+    /// <c>Api:BacklogWaitTimeout</c> for the workers to make it.
+    /// </summary>
+    private async Task ReserveAsync(PartitionLedger ledger, long size, bool firstChunk, CancellationToken cancellationToken)
+    {
+        if (firstChunk && backlog.Limit is { } now)
+        {
+            if (!ledger.TryReserve(size, now))
+            {
+                throw new BacklogFullException(ledger.View(now), now, waited: false);
+            }
+
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(api.Value.BacklogWaitTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            await ledger.ReserveAsync(size, () => backlog.Limit, linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            var limit = backlog.Limit ?? new BacklogLimit(0, 0, 0);
+            throw new BacklogFullException(ledger.View(limit), limit, waited: true);
+        }
+    }
+
+    private Task<DeliveryResult<byte[], byte[]>> Send(
+        string topic, Message<byte[], byte[]> message, long size, Chunk chunk, PartitionLedger? ledger, CancellationToken cancellationToken)
+    {
         var started = time.GetTimestamp();
         Task<DeliveryResult<byte[], byte[]>> delivery;
         try
@@ -190,6 +268,7 @@ public sealed class PayloadPublisher(
         catch
         {
             chunk.ReleaseBudget(budget);
+            ledger?.Failed(size, backlog.Limit);
             throw;
         }
 
@@ -199,6 +278,15 @@ public sealed class PayloadPublisher(
             {
                 chunk.ReleaseBudget(budget);
                 metrics.Produced(time.GetElapsedTime((long)state!), task.IsCompletedSuccessfully ? "delivered" : "failed");
+                if (task.IsCompletedSuccessfully)
+                {
+                    ledger?.Delivered(task.Result.Offset.Value, size);
+                }
+                else
+                {
+                    ledger?.Failed(size, backlog.Limit);
+                }
+
                 _ = task.Exception; // observed: the request reports it, or has gone
             },
             started,

@@ -5,13 +5,21 @@ using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>API limits, Kestrel's limits to match, the in-flight budget, the publisher and the shutdown deadline.</summary>
+/// <summary>API limits, Kestrel's limits to match, the in-flight budget, the backlog guard, the publisher and the shutdown deadline.</summary>
 public static class PayloadSetup
 {
     public static WebApplicationBuilder AddPayloadIngest(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ApiOptions>()
             .BindConfiguration(ApiOptions.Section)
+            .Configure<IConfiguration>((api, configuration) =>
+            {
+                // One key for API and workers alike: the workers' Worker:GroupId, unless Api:WorkerGroupId says otherwise.
+                if (configuration[$"{ApiOptions.Section}:WorkerGroupId"] is null && configuration["Worker:GroupId"] is { Length: > 0 } group)
+                {
+                    api.WorkerGroupId = group;
+                }
+            })
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
 
@@ -31,6 +39,8 @@ public static class PayloadSetup
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InFlightBudget>();
+        builder.Services.AddSingleton<BacklogGuard>();
+        builder.Services.AddHostedService<BacklogMonitor>();
         builder.Services.AddSingleton<PayloadPublisher>();
         builder.Services.AddSingleton<ShutdownDeadline>();
         return builder;

@@ -31,6 +31,8 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem UnsupportedEncoding = new("unsupported-content-encoding", 415, "Unsupported Content-Encoding");
     public static readonly ApiProblem StoredPayloadCorrupt = new("stored-payload-corrupt", 500, "Stored payload is corrupt");
     public static readonly ApiProblem BrokerUnavailable = new("broker-unavailable", 503, "Kafka did not take the payload in time");
+    public static readonly ApiProblem BacklogFull = new("backlog-full", 503, "The workers are behind on this session's partition");
+    public static readonly ApiProblem BacklogTimeout = new("backlog-timeout", 503, "Upload stalled waiting for the workers to catch up");
     public static readonly ApiProblem ShuttingDown = new("shutting-down", 503, "The API is stopping");
     public static readonly ApiProblem NotReady = new("not-ready", 503, "Not ready");
 

@@ -22,7 +22,7 @@ public sealed class ApiMetrics
     /// <summary><c>HttpContext.Items</c> key under which an endpoint names why it refused a request.</summary>
     public const string RefusalReasonKey = "ingest.refusal.reason";
 
-    public ApiMetrics(IMeterFactory meterFactory, InFlightBudget budget)
+    public ApiMetrics(IMeterFactory meterFactory, InFlightBudget budget, BacklogGuard backlog)
     {
         var meter = meterFactory.Create(ApiTelemetry.Name);
         _payloadsAccepted = meter.CreateCounter<long>(
@@ -37,6 +37,16 @@ public sealed class ApiMetrics
             "ingest.api.inflight.bytes", () => budget.InFlight, "By", "Decoded bytes read from clients and not yet acknowledged by Kafka.");
         meter.CreateObservableGauge(
             "ingest.api.inflight.budget", () => budget.Capacity, "By", "Api:InFlightBudgetBytes; new posts get 429 while in-flight bytes reach it.");
+        meter.CreateObservableGauge(
+            "ingest.api.backlog.bytes",
+            () => backlog.Views().Select(v => new Measurement<long>(v.Bytes, new KeyValuePair<string, object?>("partition", v.Partition))),
+            "By",
+            "Per partition: bytes accepted and not yet committed by the workers, as the backlog guard counts them (absent while it is off).");
+        meter.CreateObservableGauge(
+            "ingest.api.backlog.limit",
+            () => backlog.Limit is { } limit ? [new Measurement<long>(limit.Bytes)] : Array.Empty<Measurement<long>>(),
+            "By",
+            "Most bytes a partition may hold accepted and not yet committed before new payloads for it get 503 (absent while the guard is off).");
         _produceDuration = meter.CreateHistogram<double>(
             "ingest.api.produce.duration",
             "s",

@@ -35,8 +35,14 @@ public sealed class WorkerOptions
     /// </summary>
     public int LaneCapacityBytes { get; set; } = 16 * 1024 * 1024;
 
-    /// <summary>How often finished offsets are committed (<c>Worker:CommitInterval</c>). Default 1 s.</summary>
-    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often finished offsets are committed (<c>Worker:CommitInterval</c>). Default 200 ms: the API's backlog guard
+    /// counts committed offsets, so room in a partition comes back one interval after its rows are stored (a 100 MiB
+    /// upload on the 5 MiB embedded broker took 41 s at 1 s and 21 s at 200 ms); at most five commits a second per
+    /// worker, and only while it stores something, cost the group coordinator nothing measurable. It also bounds what a
+    /// SIGKILLed worker's successor stores twice (as redeliveries, harmless).
+    /// </summary>
+    public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// How long a revoked partition's lane may finish its queued work before it is cancelled

@@ -44,13 +44,29 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
     public async Task StartAsync(IEnumerable<string> apiArgs, CancellationToken cancellationToken)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
-        _apps.Add(await RunningApp.StartAsync(
-            Ingest.Worker.Program.Build, [.. CommonArgs(), $"--Worker:GroupId=own-{Guid.NewGuid():N}"], cancellationToken));
+        await StartWorkerAsync(cancellationToken);
         Api = await RunningApp.StartAsync(
             Ingest.Api.Program.Build,
             [.. CommonArgs(), $"--Ingest:Projects:p1:Keys:0:Sha256={hash}", "--Ingest:Projects:p1:Keys:0:Scopes=ingest,read", .. apiArgs],
             cancellationToken);
         _apps.Insert(0, Api);
+    }
+
+    /// <summary>The running worker, or null while it is stopped.</summary>
+    public RunningApp? Worker { get; private set; }
+
+    /// <summary>Starts a worker in the pipeline's group (after <see cref="StopWorkerAsync"/>, a new one).</summary>
+    public async Task StartWorkerAsync(CancellationToken cancellationToken)
+    {
+        Worker = await RunningApp.StartAsync(Ingest.Worker.Program.Build, [.. CommonArgs()], cancellationToken);
+        _apps.Add(Worker);
+    }
+
+    /// <summary>Graceful stop of the worker: it drains, commits and leaves the group.</summary>
+    public async Task StopWorkerAsync()
+    {
+        await Worker!.StopAsync();
+        Worker = null;
     }
 
     public HttpClient Client()
@@ -78,8 +94,12 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
         Cluster.Dispose();
     }
 
+    /// <summary>The workers' group; the API reads it too (its backlog guard counts what this group committed).</summary>
+    public string GroupId { get; } = $"own-{Guid.NewGuid():N}";
+
     private IEnumerable<string> CommonArgs() =>
     [
+        $"--Worker:GroupId={GroupId}",
         $"--Kafka:BootstrapServers={Cluster.BootstrapServers}",
         "--Kafka:fetch.wait.max.ms=10",
         $"--ConnectionStrings:Ingest={ConnectionString}",

@@ -43,9 +43,10 @@ public sealed class Pipeline : IAsyncDisposable
     public IReadOnlyList<RunningApp> Workers => _workers;
 
     public static async Task<Pipeline> CreateAsync(
-        KafkaFixture kafka, PostgresFixture postgres, int partitions, CancellationToken cancellationToken)
+        KafkaFixture kafka, PostgresFixture postgres, int partitions, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? topicConfigs = null)
     {
-        var topic = await kafka.CreateTopicAsync("e2e", partitions, cancellationToken);
+        var topic = await kafka.CreateTopicAsync("e2e", partitions, cancellationToken, topicConfigs);
         var database = await postgres.CreateDatabaseAsync(cancellationToken);
         return new Pipeline(kafka, topic, database);
     }
@@ -55,8 +56,11 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>Starts the API with <paramref name="extraArgs"/> (configuration as command-line arguments) on top of the common ones.</summary>
     public async Task<RunningApp> StartApiAsync(IEnumerable<string> extraArgs, CancellationToken cancellationToken)
     {
+        // The API reads the workers' group too: its backlog guard counts what they committed.
         _api = await RunningApp.StartAsync(
-            Ingest.Api.Program.Build, [.. CommonArgs(), .. TestApiKeys.ConfigurationArgs(), .. extraArgs], cancellationToken);
+            Ingest.Api.Program.Build,
+            [.. CommonArgs(), $"--Worker:GroupId={GroupId}", .. TestApiKeys.ConfigurationArgs(), .. extraArgs],
+            cancellationToken);
         return _api;
     }
 

@@ -63,13 +63,22 @@ public sealed class KafkaFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>Creates a topic with a unique name starting with <paramref name="prefix"/>, and its dead-letter topic.</summary>
-    public async Task<string> CreateTopicAsync(string prefix, int partitions = 4, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates a topic with a unique name starting with <paramref name="prefix"/>, and its dead-letter topic, with
+    /// <paramref name="configs"/> on the payload topic (a real broker only: the mock takes no topic configs).
+    /// </summary>
+    public async Task<string> CreateTopicAsync(
+        string prefix, int partitions = 4, CancellationToken cancellationToken = default, IReadOnlyDictionary<string, string>? configs = null)
     {
         var topic = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 200)];
         var names = new[] { topic, IngestTopics.DeadLetterFor(topic) };
         if (Mock is not null)
         {
+            if (configs is { Count: > 0 })
+            {
+                throw new InvalidOperationException("The mock cluster takes no topic configs; skip the test on it (SkipIfMock).");
+            }
+
             foreach (var name in names)
             {
                 Mock.CreateTopic(name, partitions, Math.Min(3, Mock.BrokerCount));
@@ -85,7 +94,7 @@ public sealed class KafkaFixture : IAsyncLifetime
                 Name = name,
                 NumPartitions = partitions,
                 ReplicationFactor = replication,
-                Configs = new Dictionary<string, string>
+                Configs = new Dictionary<string, string>(name == topic ? configs ?? new Dictionary<string, string>() : new Dictionary<string, string>())
                 {
                     ["min.insync.replicas"] = Math.Max(1, replication - 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["compression.type"] = "producer",
