@@ -105,6 +105,14 @@ if [ -z "${Kafka__BootstrapServers:-}" ]; then
 else
   extra_kafka=()
   echo "up.sh: Kafka: ${Kafka__BootstrapServers}"
+  # Topics first, with durable settings (what compose's kafka-init does): a worker or the API reaching an empty broker
+  # first would let its auto-creation make them with the broker's defaults, and the workers' durability check would
+  # find nothing to check. Existing topics are left as they are (their partitions are never changed).
+  dotnet build -c Release -v quiet -nologo tests/Ingest.Ops/Ingest.Ops.csproj >"$state/logs/build-ops.log" \
+    || { cat "$state/logs/build-ops.log"; exit 1; }
+  dotnet tests/Ingest.Ops/bin/Release/net10.0/ingest-ops.dll topics ensure --partitions "${INGEST_DEV_PARTITIONS:-12}" \
+    | sed 's/^/up.sh: topic /' \
+    || { echo "up.sh: could not provision the topics on ${Kafka__BootstrapServers} (see above)" >&2; exit 1; }
 fi
 
 # 8081, 8082, … by default; follows INGEST_HTTP_PORT so two stacks can run side by side.

@@ -61,7 +61,7 @@ public static class TopicDurabilityRules
         if (Long(configs, "retention.bytes") is { } bytes && bytes >= 0)
         {
             findings.Add(new(FindingSeverity.Warn, "retention.bytes", F(
-                $"topic {topic}: retention.bytes={bytes} deletes a partition's oldest payloads once its backlog is larger, whether the workers read them or not; -1 keeps them for retention.ms")));
+                $"topic {topic}: retention.bytes={bytes} deletes a partition's oldest payloads once it holds more, whether the workers read them or not; the API's backlog guard refuses new payloads (503) before an unstored backlog reaches it, so a worker outage stops ingest once {bytes} bytes wait on a partition; -1 keeps them for retention.ms")));
         }
 
         return findings;

@@ -17,7 +17,7 @@ public static class LatencyScenario
         var topic = await stack.TopicAsync("bench-latency", cancellationToken);
         var database = await stack.DatabaseAsync(cancellationToken);
         await using var worker = await stack.StartWorkerAsync(topic, database, cancellationToken);
-        await using var api = await stack.StartApiAsync(topic, database, cancellationToken);
+        await using var api = await stack.StartApiAsync(topic, database, cancellationToken, workersStore: true);
         using var client = new HttpClient { BaseAddress = Stack.Address(api) };
         client.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
         SizeSpec.TryParse("10KB", long.MaxValue, out var size, out _);
