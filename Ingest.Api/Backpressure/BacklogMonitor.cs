@@ -29,7 +29,11 @@ public sealed class BacklogMonitor(
 
     private readonly TaskCompletionSource _firstLook = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private readonly HashSet<int> _full = [];
+    /// <summary>A partition nearly full this long is logged: a large upload on the embedded broker fills one for a moment as a matter of course.</summary>
+    private static readonly TimeSpan FullFor = TimeSpan.FromSeconds(5);
+
+    private readonly Dictionary<int, long> _fullSince = [];
+    private readonly HashSet<int> _reported = [];
     private List<TopicPartition> _partitions = [];
     private long? _lookedAt;
     private string? _failing;
@@ -158,18 +162,26 @@ public sealed class BacklogMonitor(
     private void Report(BacklogView view, BacklogLimit limit, bool groupCommitted)
     {
         var full = view.Bytes * 10 >= limit.Bytes * 9 || view.Messages * 10 >= limit.Messages * 9;
-        if (full && _full.Add(view.Partition))
+        if (full)
         {
-            Log.PartitionFull(logger, view.Partition, ingest.Value.Topic, view.Bytes, view.Messages, api.Value.WorkerGroupId, limit.Bytes);
-            if (!groupCommitted)
+            var since = _fullSince.TryGetValue(view.Partition, out var at) ? at : _fullSince[view.Partition] = time.GetTimestamp();
+            if (time.GetElapsedTime(since) >= FullFor && _reported.Add(view.Partition))
             {
-                // Nothing committed here by that group: no worker has stored anything from it, or the API watches another group.
-                Log.GroupCommittedNothing(logger, api.Value.WorkerGroupId, ingest.Value.Topic, view.Partition);
+                Log.PartitionFull(logger, view.Partition, ingest.Value.Topic, view.Bytes, view.Messages, api.Value.WorkerGroupId, limit.Bytes);
+                if (!groupCommitted)
+                {
+                    // Nothing committed here by that group: no worker has stored anything from it, or the API watches another group.
+                    Log.GroupCommittedNothing(logger, api.Value.WorkerGroupId, ingest.Value.Topic, view.Partition);
+                }
             }
         }
-        else if (!full && view.Bytes * 2 < limit.Bytes && _full.Remove(view.Partition))
+        else if (view.Bytes * 2 < limit.Bytes)
         {
-            Log.PartitionHasRoom(logger, view.Partition, ingest.Value.Topic, view.Bytes);
+            _fullSince.Remove(view.Partition);
+            if (_reported.Remove(view.Partition))
+            {
+                Log.PartitionHasRoom(logger, view.Partition, ingest.Value.Topic, view.Bytes);
+            }
         }
     }
 

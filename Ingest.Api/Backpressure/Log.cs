@@ -15,7 +15,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "Backlog guard reads the progress of {Topic} again")]
     public static partial void ProgressReadable(ILogger logger, string topic);
 
-    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Partition {Partition} of {Topic} is nearly full: {Bytes} bytes in {Messages} messages accepted and not yet committed by group {Group} (limit {Limit} bytes); new payloads for its sessions get 503 until the workers catch up")]
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Warning, Message = "Partition {Partition} of {Topic} has been nearly full for 5 s: {Bytes} bytes in {Messages} messages accepted and not yet committed by group {Group} (limit {Limit} bytes); new payloads for its sessions get 503 until the workers catch up")]
     public static partial void PartitionFull(ILogger logger, int partition, string topic, long bytes, long messages, string group, long limit);
 
     [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Partition {Partition} of {Topic} has room again: {Bytes} bytes not yet committed")]

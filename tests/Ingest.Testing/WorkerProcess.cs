@@ -75,7 +75,6 @@ public sealed partial class WorkerProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        info.Environment["DOTNET_gcServer"] = "0";
         var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start dotnet {dll}.");
         var worker = new WorkerProcess(process, address);
         using var http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
