@@ -65,6 +65,13 @@ public sealed class ApiOptions
     /// </summary>
     public long? RetainedBytesPerPartition { get; set; }
 
+    /// <summary>
+    /// How long a new payload waits for room in its partition's backlog before 503 <c>backlog-full</c>. Default 5 s: long
+    /// enough to take turns with a large upload being paced there, short enough not to hold connections through an
+    /// outage — and once a partition has had no room that long, new payloads for it are refused before their body is read.
+    /// </summary>
+    public TimeSpan BacklogAdmitTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a chunk of an upload in progress waits for room in its partition's backlog before 503. Default 60 s.</summary>
     public TimeSpan BacklogWaitTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -140,6 +147,11 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
         if (options.RetainedBytesPerPartition is < 1)
         {
             failures.Add($"{ApiOptions.Section}:RetainedBytesPerPartition must be positive when set; got {options.RetainedBytesPerPartition}.");
+        }
+
+        if (options.BacklogAdmitTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{ApiOptions.Section}:BacklogAdmitTimeout must be positive; got {options.BacklogAdmitTimeout}.");
         }
 
         if (options.BacklogWaitTimeout <= TimeSpan.Zero)

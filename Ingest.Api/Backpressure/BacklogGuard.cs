@@ -17,13 +17,13 @@ public sealed class BacklogFullException(BacklogView view, BacklogLimit limit, b
 /// <summary>
 /// Keeps every partition's accepted-but-uncommitted backlog inside what the topic retains, so the broker never deletes
 /// a payload the workers have not stored (the embedded broker keeps ~5 MiB per partition; a real one
-/// <c>retention.bytes</c>). A new payload for a full partition is refused (503 + Retry-After) before its body is
-/// read; a chunk of an upload in progress waits for room (first come, first served) for up to
-/// <c>Api:BacklogWaitTimeout</c>. Off — no cost per request — when the topic keeps everything (no
+/// <c>retention.bytes</c>). A new payload waits for room in its partition (first come, first served) up to
+/// <c>Api:BacklogAdmitTimeout</c> — and is refused before its body is read when the partition has had no room for that
+/// long already — then gets 503 + Retry-After; a chunk of an upload in progress waits up to <c>Api:BacklogWaitTimeout</c>. Off — no cost per request — when the topic keeps everything (no
 /// <c>retention.bytes</c>, the usual production setting): then only time-based retention applies, which no refusal
 /// can defend (see the README).
 /// </summary>
-public sealed class BacklogGuard
+public sealed class BacklogGuard(TimeProvider time)
 {
     private volatile State _state = new([], null, "not looked at yet");
     private TaskCompletionSource _nudge = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -64,7 +64,7 @@ public sealed class BacklogGuard
         var old = _state;
         var ledgers = old.Ledgers.Length == partitions
             ? old.Ledgers
-            : [.. Enumerable.Range(0, partitions).Select(p => p < old.Ledgers.Length ? old.Ledgers[p] : new PartitionLedger(p, Nudge))];
+            : [.. Enumerable.Range(0, partitions).Select(p => p < old.Ledgers.Length ? old.Ledgers[p] : new PartitionLedger(p, time, Nudge))];
         _state = new State(ledgers, limit, source);
         foreach (var ledger in ledgers)
         {

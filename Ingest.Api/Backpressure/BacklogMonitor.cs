@@ -21,7 +21,9 @@ public sealed class BacklogMonitor(
 {
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan TopicEvery = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan MissingTopicEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>Next look while the topic is missing or what it keeps could not be read (a broker slow to answer at start).</summary>
+    private static readonly TimeSpan SoonAgain = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Busy = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Longest the API's start waits for the first look (a broker that does not answer must not keep it down).</summary>
@@ -36,6 +38,7 @@ public sealed class BacklogMonitor(
     private readonly HashSet<int> _reported = [];
     private List<TopicPartition> _partitions = [];
     private long? _lookedAt;
+    private TimeSpan _lookAgain = TimeSpan.Zero;
     private string? _failing;
 
     /// <summary>
@@ -63,7 +66,7 @@ public sealed class BacklogMonitor(
             var nudged = guard.Nudged;
             try
             {
-                if (_lookedAt is not { } at || time.GetElapsedTime(at) >= (_partitions.Count == 0 ? MissingTopicEvery : TopicEvery))
+                if (_lookedAt is not { } at || time.GetElapsedTime(at) >= _lookAgain)
                 {
                     await LookAtTopicAsync(admin, topic);
                 }
@@ -82,6 +85,8 @@ public sealed class BacklogMonitor(
                     Log.ProgressReadable(logger, topic);
                     _failing = null;
                 }
+
+                _firstLook.TrySetResult(); // the API may take requests: the guard knows what it needs
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -94,8 +99,6 @@ public sealed class BacklogMonitor(
                 }
             }
 
-            _firstLook.TrySetResult();
-
             await Task.WhenAny(Task.Delay(interval, time, ct), nudged);
         }
     }
@@ -104,6 +107,7 @@ public sealed class BacklogMonitor(
     {
         var options = api.Value;
         _lookedAt = time.GetTimestamp();
+        _lookAgain = SoonAgain; // until this look succeeds
         // All topics: asking for one by name would let a broker with auto-creation create it with its defaults.
         var metadata = await Task.Run(() => admin.GetMetadata(RequestTimeout));
         var described = metadata.Topics.SingleOrDefault(t => t.Topic == topic);
@@ -117,17 +121,23 @@ public sealed class BacklogMonitor(
             ? new RetentionLimits(configured, null, $"{ApiOptions.Section}:RetainedBytesPerPartition={configured}")
             : await RetentionLimits.ReadAsync(admin, topic, metadata.OriginatingBrokerId, RequestTimeout);
         var previous = guard.Limit;
+        var unknownMessageBytes = PayloadProducer.ChunkMessageOverhead + options.ChunkBytes;
+        // Not knowing what the topic keeps, assume as little as the embedded broker keeps (or keep the limit in force):
+        // refusing early beats accepting what the broker may delete unread. Asked again in 2 s.
         var limit = retention.Known
-            ? retention.ToLimit(options.BacklogShare, PayloadProducer.ChunkMessageOverhead + options.ChunkBytes)
-            : previous; // keep what was in force: refusing on an old limit beats accepting into the unknown
+            ? retention.ToLimit(options.BacklogShare, unknownMessageBytes)
+            : previous ?? RetentionLimits.EmbeddedBroker.ToLimit(options.BacklogShare, unknownMessageBytes);
         _partitions = [.. described.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).OrderBy(p => p.Partition.Value)];
         var changed = limit != previous || guard.Ledgers.Count != _partitions.Count;
         guard.Configure(_partitions.Count, limit, retention.Source);
         if (!retention.Known)
         {
-            Log.RetentionUnknown(logger, topic, retention.Source);
+            Log.RetentionUnknown(logger, topic, retention.Source, limit!.Bytes);
+            return;
         }
-        else if (changed && limit is not null)
+
+        _lookAgain = TopicEvery;
+        if (changed && limit is not null)
         {
             Log.GuardOn(logger, topic, limit.Bytes, limit.Messages, options.BacklogShare, retention.Source, _partitions.Count, options.WorkerGroupId);
         }

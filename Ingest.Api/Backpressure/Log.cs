@@ -21,8 +21,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1405, Level = LogLevel.Information, Message = "Partition {Partition} of {Topic} has room again: {Bytes} bytes not yet committed")]
     public static partial void PartitionHasRoom(ILogger logger, int partition, string topic, long bytes);
 
-    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "What {Topic} keeps per partition is unknown ({Source}); the backlog guard keeps its previous limit, if any")]
-    public static partial void RetentionUnknown(ILogger logger, string topic, string source);
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "What {Topic} keeps per partition is unknown ({Source}); the backlog guard holds each partition to {Limit} bytes until it knows (the previous limit, or as if the topic kept what the embedded broker keeps) and asks again in 2 s")]
+    public static partial void RetentionUnknown(ILogger logger, string topic, string source, long limit);
 
     [LoggerMessage(EventId = 1407, Level = LogLevel.Warning, Message = "Group {Group} has committed nothing on partition {Partition} of {Topic}: no worker has stored anything from it yet, or the workers run in another group (Worker:GroupId; the API reads the same key, or Api:WorkerGroupId)")]
     public static partial void GroupCommittedNothing(ILogger logger, string group, string topic, int partition);

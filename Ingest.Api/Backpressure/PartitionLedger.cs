@@ -17,7 +17,7 @@ public readonly record struct BacklogView(int Partition, long Bytes, long Messag
 /// from the log end at the average size of this API's own messages. A stale committed offset only makes the
 /// backlog look larger: the ledger errs towards refusing, never towards losing.
 /// </summary>
-public sealed class PartitionLedger(int partition, Action? onWait = null)
+public sealed class PartitionLedger(int partition, TimeProvider time, Action? onWait = null)
 {
     /// <summary>Weight of the newest message in the running average size.</summary>
     private const double AverageWeight = 1.0 / 64;
@@ -41,6 +41,7 @@ public sealed class PartitionLedger(int partition, Action? onWait = null)
     private long _observedEnd;
     private long _foreign;
     private double _averageBytes;
+    private long _lastTakenAt = time.GetTimestamp();
 
     public int Partition { get; } = partition;
 
@@ -64,27 +65,16 @@ public sealed class PartitionLedger(int partition, Action? onWait = null)
         }
     }
 
-    /// <summary>True when a new payload may start here: nobody waits and one more message of <paramref name="bytes"/> fits.</summary>
-    public bool HasRoom(long bytes, BacklogLimit limit)
+    /// <summary>
+    /// True when the partition has had no room for <paramref name="after"/>: nothing reserved here for that long while
+    /// it was full or someone waited. Pacing a large upload fills a partition again and again, but room keeps coming;
+    /// a stall means the workers store nothing from it, and a new payload is better refused before its body is read.
+    /// </summary>
+    public bool IsStalled(BacklogLimit limit, TimeSpan after)
     {
         lock (_gate)
         {
-            return _waiters.Count == 0 && FitsLocked(bytes, limit);
-        }
-    }
-
-    /// <summary>Reserves room for a message of <paramref name="bytes"/> if it is there now and nobody waits for it.</summary>
-    public bool TryReserve(long bytes, BacklogLimit limit)
-    {
-        lock (_gate)
-        {
-            if (_waiters.Count > 0 || !FitsLocked(bytes, limit))
-            {
-                return false;
-            }
-
-            TakeLocked(bytes);
-            return true;
+            return (_waiters.Count > 0 || !FitsLocked(0, limit)) && time.GetElapsedTime(_lastTakenAt) >= after;
         }
     }
 
@@ -229,6 +219,7 @@ public sealed class PartitionLedger(int partition, Action? onWait = null)
 
     private void TakeLocked(long bytes)
     {
+        _lastTakenAt = time.GetTimestamp();
         _pendingBytes += bytes;
         _pendingMessages++;
     }

@@ -53,9 +53,15 @@ public sealed record RetentionLimits(long? Bytes, long? Batches, string Source, 
         {
             var described = await admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Topic, Name = topic }], options);
             var value = described[0].Entries.TryGetValue("retention.bytes", out var entry) ? entry.Value : null;
-            return long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bytes) && bytes >= 0
+            if (!long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bytes))
+            {
+                // A broker lists every config, defaults included: no value here is an answer we cannot trust.
+                return new RetentionLimits(null, null, $"topic {topic}: DescribeConfigs gave no retention.bytes", Known: false);
+            }
+
+            return bytes >= 0
                 ? new RetentionLimits(bytes, null, $"topic {topic}: retention.bytes={bytes}")
-                : new RetentionLimits(null, null, $"topic {topic}: retention.bytes={value ?? "unset"}, nothing is dropped by size");
+                : new RetentionLimits(null, null, $"topic {topic}: retention.bytes={bytes}, nothing is dropped by size");
         }
         catch (KafkaException ex)
         {

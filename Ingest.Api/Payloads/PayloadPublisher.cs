@@ -83,9 +83,9 @@ public sealed class PayloadPublisher(
             target.ProjectId, target.SessionId, target.Seq, target.ContentType, PayloadCodec.Name, time.GetUtcNow(), Guid.NewGuid(), 0, 0);
         var key = envelope.Key;
         var ledger = backlog.For(key);
-        if (ledger is not null && backlog.Limit is { } limit && !ledger.HasRoom(0, limit))
+        if (ledger is not null && backlog.Limit is { } limit && ledger.IsStalled(limit, options.BacklogAdmitTimeout))
         {
-            // Before reading anything: the body is refused whole, the client retries after Retry-After.
+            // The workers store nothing from this partition: refuse before reading anything; the client retries later.
             return new PublishResult.BacklogFull(ledger.View(limit), limit, Waited: false);
         }
 
@@ -227,23 +227,14 @@ public sealed class PayloadPublisher(
     }
 
     /// <summary>
-    /// Room for one message in its partition's backlog: a new payload's first chunk takes it now or is refused (nothing of
-    /// it produced yet, the client retries later); a later chunk of an upload in progress waits at most
-    /// <c>Api:BacklogWaitTimeout</c> for the workers to make it.
+    /// Room for one message in its partition's backlog, waiting for the workers to make it: a new payload's first chunk at
+    /// most <c>Api:BacklogAdmitTimeout</c> (then 503 <c>backlog-full</c>, nothing of it produced), a later chunk of an upload
+    /// in progress at most <c>Api:BacklogWaitTimeout</c> (then 503 <c>backlog-timeout</c>, its last chunk never produced).
     /// </summary>
     private async Task ReserveAsync(PartitionLedger ledger, long size, bool firstChunk, CancellationToken cancellationToken)
     {
-        if (firstChunk && backlog.Limit is { } now)
-        {
-            if (!ledger.TryReserve(size, now))
-            {
-                throw new BacklogFullException(ledger.View(now), now, waited: false);
-            }
-
-            return;
-        }
-
-        using var timeout = new CancellationTokenSource(api.Value.BacklogWaitTimeout, time);
+        var wait = firstChunk ? api.Value.BacklogAdmitTimeout : api.Value.BacklogWaitTimeout;
+        using var timeout = new CancellationTokenSource(wait, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
@@ -252,7 +243,7 @@ public sealed class PayloadPublisher(
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             var limit = backlog.Limit ?? new BacklogLimit(0, 0, 0);
-            throw new BacklogFullException(ledger.View(limit), limit, waited: true);
+            throw new BacklogFullException(ledger.View(limit), limit, waited: !firstChunk);
         }
     }
 

@@ -80,7 +80,14 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
     {
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM ingest.payloads", connection);
+        // The worker migrates in the background after it has started: until then there is no table and nothing stored.
+        await using var command = new NpgsqlCommand("SELECT to_regclass('ingest.payloads') IS NOT NULL", connection);
+        if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+        {
+            return 0;
+        }
+
+        command.CommandText = "SELECT count(*) FROM ingest.payloads";
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 

@@ -1,4 +1,5 @@
 using Ingest.Api.Backpressure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ingest.Api.Tests.Backpressure;
 
@@ -6,16 +7,16 @@ namespace Ingest.Api.Tests.Backpressure;
 public sealed class PartitionLedgerTests
 {
     private static readonly BacklogLimit Limit = new(Bytes: 1000, Messages: 10, UnknownMessageBytes: 300);
+    private readonly FakeTimeProvider _time = new();
 
     [Fact]
     public async Task Own_messages_count_from_reservation_until_the_committed_offset_passes_them()
     {
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         await ledger.ReserveAsync(400, () => Limit, TestContext.Current.CancellationToken);
         await ledger.ReserveAsync(400, () => Limit, TestContext.Current.CancellationToken);
 
         Assert.Equal(800, ledger.View(Limit).Bytes);
-        Assert.False(ledger.HasRoom(300, Limit));
 
         ledger.Delivered(offset: 0, bytes: 400);
         ledger.Delivered(offset: 1, bytes: 400);
@@ -24,13 +25,12 @@ public sealed class PartitionLedgerTests
 
         ledger.Observe(committed: 2, end: 2, Limit);
         Assert.Equal((0, 0), (ledger.View(Limit).Bytes, ledger.View(Limit).Messages));
-        Assert.True(ledger.HasRoom(300, Limit));
     }
 
     [Fact]
     public void Messages_of_other_producers_count_at_this_apis_average_size_or_the_assumed_size_before_any()
     {
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         ledger.Observe(committed: 10, end: 12, Limit);
         Assert.Equal(600, ledger.View(Limit).Bytes); // two unknown messages at 300 bytes
 
@@ -42,7 +42,7 @@ public sealed class PartitionLedgerTests
     [Fact]
     public void A_delivery_the_last_look_already_counted_is_not_counted_twice()
     {
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         ledger.Observe(committed: 0, end: 1, Limit); // offset 0 seen in the log before its delivery report came
         ledger.Delivered(offset: 0, bytes: 200);
 
@@ -53,7 +53,7 @@ public sealed class PartitionLedgerTests
     public async Task A_waiter_gets_room_when_the_workers_commit_and_waiters_go_in_arrival_order()
     {
         var ct = TestContext.Current.CancellationToken;
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         await ledger.ReserveAsync(900, () => Limit, ct);
         ledger.Delivered(offset: 0, bytes: 900);
 
@@ -61,7 +61,6 @@ public sealed class PartitionLedgerTests
         var second = ledger.ReserveAsync(50, () => Limit, ct).AsTask();
         Assert.False(first.IsCompleted);
         Assert.False(second.IsCompleted); // it would fit, but nobody jumps the queue
-        Assert.False(ledger.HasRoom(0, Limit));
 
         ledger.Observe(committed: 1, end: 1, Limit);
         await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(5), ct);
@@ -72,7 +71,7 @@ public sealed class PartitionLedgerTests
     public async Task A_waiter_that_gives_up_leaves_the_queue_and_a_failed_produce_gives_its_room_back()
     {
         var ct = TestContext.Current.CancellationToken;
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         await ledger.ReserveAsync(900, () => Limit, ct);
         using var giveUp = new CancellationTokenSource();
         var waiting = ledger.ReserveAsync(500, () => Limit, giveUp.Token).AsTask();
@@ -89,23 +88,24 @@ public sealed class PartitionLedgerTests
     public async Task A_message_larger_than_the_limit_goes_alone_and_the_message_limit_binds_too()
     {
         var ct = TestContext.Current.CancellationToken;
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         await ledger.ReserveAsync(5000, () => Limit, ct); // nothing else outstanding: it goes
-        Assert.False(ledger.HasRoom(1, Limit));
+        Assert.False(ledger.ReserveAsync(1, () => Limit, ct).IsCompleted);
         ledger.Failed(5000, Limit);
 
+        var ten = new PartitionLedger(0, _time);
         for (var i = 0; i < Limit.Messages; i++)
         {
-            await ledger.ReserveAsync(1, () => Limit, ct);
+            await ten.ReserveAsync(1, () => Limit, ct);
         }
 
-        Assert.False(ledger.HasRoom(1, Limit)); // ten messages of one byte: the count is spent, not the bytes
+        Assert.False(ten.ReserveAsync(1, () => Limit, ct).IsCompleted); // ten messages of one byte: the count is spent, not the bytes
     }
 
     [Fact]
     public void Runs_are_forgotten_only_once_the_committed_offset_passes_their_last_message()
     {
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         for (var offset = 0; offset < 100; offset++)
         {
             ledger.Delivered(offset, bytes: 10);
@@ -122,12 +122,32 @@ public sealed class PartitionLedgerTests
     public async Task With_the_guard_off_a_waiter_is_let_go()
     {
         var ct = TestContext.Current.CancellationToken;
-        var ledger = new PartitionLedger(0);
+        var ledger = new PartitionLedger(0, _time);
         await ledger.ReserveAsync(900, () => Limit, ct);
         var waiting = ledger.ReserveAsync(500, () => Limit, ct).AsTask();
 
         ledger.Grant(limit: null);
 
         await waiting.WaitAsync(TimeSpan.FromSeconds(5), ct);
+    }
+
+    [Fact]
+    public async Task A_partition_is_stalled_only_when_nothing_could_be_reserved_there_for_the_whole_wait()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var ledger = new PartitionLedger(0, _time);
+        await ledger.ReserveAsync(900, () => Limit, ct);
+        ledger.Delivered(offset: 0, bytes: 900);
+        var waiting = ledger.ReserveAsync(500, () => Limit, ct).AsTask();
+
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(ledger.IsStalled(Limit, TimeSpan.FromSeconds(5))); // full, but room came 4 s ago
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(ledger.IsStalled(Limit, TimeSpan.FromSeconds(5)));
+
+        ledger.Observe(committed: 1, end: 1, Limit); // the workers stored it: the waiter goes in, room came just now
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5), ct);
+        Assert.False(ledger.IsStalled(Limit, TimeSpan.FromSeconds(5)));
     }
 }
