@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Hashing;
 using Confluent.Kafka;
@@ -13,41 +12,6 @@ namespace Ingest.Api.Payloads;
 
 /// <summary>Who a payload belongs to and what it is.</summary>
 public sealed record PayloadTarget(string ProjectId, string SessionId, long Seq, string ContentType);
-
-/// <summary>What became of one upload.</summary>
-public abstract record PublishResult
-{
-    /// <summary>Every chunk acknowledged by all in-sync replicas; partition/offset of the last chunk.</summary>
-    public sealed record Delivered(long Bytes, int Chunks, int Partition, long Offset) : PublishResult;
-
-    /// <summary>The body is empty, too large or does not decode; its last chunk was never produced.</summary>
-    public sealed record Rejected(BodyOutcome Outcome, string? Error) : PublishResult;
-
-    /// <summary>Kestrel refused the body (too slow: 408); its last chunk was never produced.</summary>
-    public sealed record BadBody(int Status, string Reason) : PublishResult;
-
-    /// <summary>The in-flight budget was spent when the request arrived; nothing was read.</summary>
-    public sealed record BudgetSpent : PublishResult;
-
-    /// <summary>An upload in progress waited too long for budget; its last chunk was never produced.</summary>
-    public sealed record BudgetTimeout : PublishResult;
-
-    /// <summary>
-    /// The session's partition holds as much accepted-but-unstored data as the topic can safely keep: a new payload
-    /// (nothing read, nothing produced) or an upload in progress that waited <c>Api:BacklogWaitTimeout</c> for room
-    /// (its last chunk was never produced).
-    /// </summary>
-    public sealed record BacklogFull(BacklogView View, BacklogLimit Limit, bool Waited) : PublishResult;
-
-    /// <summary>The broker refuses a chunk as too large (topic limit below <c>Api:ChunkBytes</c>).</summary>
-    public sealed record TooLarge(long MessageBytes, string Reason) : PublishResult;
-
-    /// <summary>Kafka did not acknowledge a chunk in time or refused it; the payload may or may not be stored.</summary>
-    public sealed record Unavailable(string Reason) : PublishResult;
-
-    /// <summary>The client went away before the answer.</summary>
-    public sealed record Disconnected : PublishResult;
-}
 
 /// <summary>
 /// Streams one request body to Kafka as chunks (<see cref="Contracts.Chunking.PayloadChunking"/>): each a
@@ -70,9 +34,6 @@ public sealed class PayloadPublisher(
 {
     /// <summary>Safety net past <c>message.timeout.ms</c>: a delivery report that never comes must still end the request.</summary>
     private static readonly TimeSpan ReportGrace = TimeSpan.FromSeconds(5);
-
-    /// <summary>Bytes a record adds to its value, key and headers in the log: its own framing and a share of its batch's.</summary>
-    private const int RecordOverhead = 96;
 
     public async Task<PublishResult> PublishAsync(
         PayloadTarget target, PayloadBodyStream body, long? contentLength, CancellationToken cancellationToken)
@@ -111,8 +72,8 @@ public sealed class PayloadPublisher(
                 }
 
                 envelope = envelope with { ChunkIndex = index, IsLastChunk = last };
-                var message = Encode(key, ref envelope, hash, current, activity);
-                var size = SizeOf(message);
+                var message = ChunkMessage.Encode(key, ref envelope, hash, current, activity);
+                var size = ChunkMessage.SizeOf(message);
                 ledger ??= backlog.For(key); // the guard may have come on since the upload started
                 if (ledger is not null)
                 {
@@ -190,40 +151,6 @@ public sealed class PayloadPublisher(
         {
             current?.Discard(budget);
         }
-    }
-
-    /// <summary>The chunk as a message: envelope with running length and checksum, <see cref="PayloadCodec"/> value.</summary>
-    private static Message<byte[], byte[]> Encode(byte[] key, ref PayloadEnvelope envelope, XxHash3 hash, Chunk chunk, Activity? activity)
-    {
-        hash.Append(chunk.Data);
-        envelope = envelope with { Length = envelope.Length + chunk.Length, Checksum = hash.GetCurrentHashAsUInt64() };
-        byte[] value;
-        var scratch = ArrayPool<byte>.Shared.Rent(PayloadCodec.MaxEncodedLength(chunk.Length));
-        try
-        {
-            // Confluent.Kafka takes a whole byte[] (and copies it into librdkafka's queue): one exact-size copy.
-            value = scratch.AsSpan(0, PayloadCodec.Encode(chunk.Data, scratch)).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(scratch);
-        }
-
-        chunk.ReturnBuffer();
-        var message = new Message<byte[], byte[]> { Key = key, Value = value, Headers = envelope.WriteTo([]) };
-        PublishTelemetry.InjectTraceContext(activity, message.Headers);
-        return message;
-    }
-
-    private static long SizeOf(Message<byte[], byte[]> message)
-    {
-        long size = message.Key.Length + message.Value.Length + RecordOverhead;
-        foreach (var header in message.Headers)
-        {
-            size += header.Key.Length + header.GetValueBytes().Length;
-        }
-
-        return size;
     }
 
     /// <summary>
