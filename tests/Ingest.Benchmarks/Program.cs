@@ -22,7 +22,14 @@ public static class Program
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         var ct = cancel.Token;
         var log = Console.Out;
-        await using var stack = await Stack.StartAsync();
+        await using var stack = await Stack.StartAsync(options!.GuardBookkeeping);
+        if (!options.GuardBookkeeping && stack.Kafka.IsMock)
+        {
+            await Console.Error.WriteLineAsync(
+                "ingest-bench: --no-guard needs a real broker (Kafka__BootstrapServers): on the embedded broker the guard is always on, and no worker stores in the API scenarios");
+            return 2;
+        }
+
         var machine = string.Create(CultureInfo.InvariantCulture,
             $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, broker: {stack.BrokerDescription}");
         await log.WriteLineAsync($"ingest-bench: {(options!.Smoke ? "smoke" : "full")} run on {machine}");

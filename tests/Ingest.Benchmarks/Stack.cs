@@ -10,13 +10,17 @@ using Npgsql;
 namespace Ingest.Benchmarks;
 
 /// <summary>The broker and Postgres the harness measures against, and the API/worker started on them.</summary>
-public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsyncDisposable
+public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres, bool guardBookkeeping) : IAsyncDisposable
 {
     public const string Key = "bench-key";
 
     public KafkaFixture Kafka => kafka;
 
-    public static async Task<Stack> StartAsync()
+    /// <param name="guardBookkeeping">
+    /// True: APIs on topics no worker reads get a backlog limit out of reach (the guard on, never refusing). False: the
+    /// topic's own retention decides (<c>--no-guard</c>, on a real broker: off), to measure what the guard costs.
+    /// </param>
+    public static async Task<Stack> StartAsync(bool guardBookkeeping = true)
     {
         // Kafka__BootstrapServers picks a real broker, as for the API and worker; else the embedded one.
         if (Environment.GetEnvironmentVariable("Kafka__BootstrapServers") is { Length: > 0 } servers)
@@ -24,11 +28,10 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsync
             Environment.SetEnvironmentVariable("INGEST_TEST_KAFKA", servers);
         }
 
-        var kafka = new KafkaFixture();
-        await kafka.InitializeAsync();
+        var kafka = await KafkaFixture.StartEmbeddedOrExternalAsync();
         var postgres = new PostgresFixture();
         await postgres.InitializeAsync();
-        return new Stack(kafka, postgres);
+        return new Stack(kafka, postgres, guardBookkeeping);
     }
 
     public string BrokerDescription => kafka.IsMock ? "embedded (librdkafka mock cluster, 3 brokers, RF 3)" : kafka.BootstrapServers;
@@ -83,7 +86,7 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres) : IAsync
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Key)));
         return [
             .. Common(topic, database), $"--Ingest:Projects:bench:Keys:0:Sha256={hash}", "--Ingest:Projects:bench:Keys:0:Scopes=ingest,read",
-            .. workersStore ? Array.Empty<string>() : [UnreachableBacklogLimit],
+            .. workersStore || !guardBookkeeping ? Array.Empty<string>() : [UnreachableBacklogLimit],
         ];
     }
 

@@ -18,6 +18,7 @@ public sealed class KafkaFixture : IAsyncLifetime
 {
     private KafkaContainer? _container;
     private LocalKafka? _local;
+    private bool _embeddedOnly;
     private readonly Dictionary<string, string> _clientSettings = new(StringComparer.Ordinal);
 
     public string BootstrapServers { get; private set; } = "";
@@ -32,6 +33,17 @@ public sealed class KafkaFixture : IAsyncLifetime
     /// <summary>Settings to merge into every client config a test builds (e.g. <c>fetch.wait.max.ms</c> on the mock).</summary>
     public IReadOnlyDictionary<string, string> ClientSettings => _clientSettings;
 
+    /// <summary>
+    /// A fixture on the embedded broker (librdkafka's mock cluster) whatever else this machine has, or on
+    /// <c>INGEST_TEST_KAFKA</c> when it is set: the benchmark harness measures the embedded broker unless told otherwise.
+    /// </summary>
+    public static async Task<KafkaFixture> StartEmbeddedOrExternalAsync()
+    {
+        var fixture = new KafkaFixture { _embeddedOnly = true };
+        await fixture.InitializeAsync();
+        return fixture;
+    }
+
     public async ValueTask InitializeAsync()
     {
         var external = Environment.GetEnvironmentVariable("INGEST_TEST_KAFKA");
@@ -40,14 +52,14 @@ public sealed class KafkaFixture : IAsyncLifetime
             Kind = BrokerKind.External;
             BootstrapServers = external.Trim();
         }
-        else if (Docker.EngineAnswers)
+        else if (!_embeddedOnly && Docker.EngineAnswers)
         {
             Kind = BrokerKind.Container;
             _container = new KafkaBuilder("apache/kafka:3.9.1").Build();
             await _container.StartAsync();
             BootstrapServers = _container.GetBootstrapAddress();
         }
-        else if (LocalKafka.Available)
+        else if (!_embeddedOnly && LocalKafka.Available)
         {
             Kind = BrokerKind.Local;
             _local = await LocalKafka.StartAsync(1, Environment.GetEnvironmentVariable("INGEST_TEST_KAFKA_DIR"), CancellationToken.None);
