@@ -2,6 +2,7 @@ using Ingest.Worker.Consuming;
 using Ingest.Worker.Durability;
 using Ingest.Worker.Health;
 using Ingest.Worker.Redrive;
+using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Configuration.Memory;
@@ -45,12 +46,16 @@ public static class Program
                 ["Logging:LogLevel:Npgsql"] = "Warning",
             },
         });
+        builder.Services.AddSingleton<StartupTimeline>();
         builder.AddWorkerTelemetry();
         builder.AddPayloadStore();
         builder.AddTopicDurabilityCheck(); // before the consumer: hosted services start in order
         builder.AddPayloadConsumer();
 
         var app = builder.Build();
+        var timeline = app.Services.GetRequiredService<StartupTimeline>();
+        timeline.Mark(StartupPhase.HostBuilt);
+        app.Lifetime.ApplicationStarted.Register(() => timeline.Mark(StartupPhase.Listening));
         app.MapWorkerHealth();
         app.MapWorkerMetrics();
         return app;

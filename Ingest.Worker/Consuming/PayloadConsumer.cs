@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Worker.Startup;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -30,6 +31,7 @@ internal sealed partial class PayloadConsumer
     private readonly BatchProcessor _processor;
     private readonly WorkerTelemetry _telemetry;
     private readonly KafkaClientLog _clientLog;
+    private readonly StartupTimeline _timeline;
     private readonly TimeProvider _timeProvider;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<PayloadConsumer> _logger;
@@ -43,6 +45,7 @@ internal sealed partial class PayloadConsumer
         BatchProcessor processor,
         WorkerTelemetry telemetry,
         KafkaClientLog clientLog,
+        StartupTimeline timeline,
         TimeProvider timeProvider,
         IHostApplicationLifetime lifetime,
         ILogger<PayloadConsumer> logger)
@@ -52,6 +55,7 @@ internal sealed partial class PayloadConsumer
         _processor = processor;
         _telemetry = telemetry;
         _clientLog = clientLog;
+        _timeline = timeline;
         _timeProvider = timeProvider;
         _lifetime = lifetime;
         _logger = logger;
@@ -92,6 +96,7 @@ internal sealed partial class PayloadConsumer
             .Build();
         consumer.Subscribe(_kafka.Topic);
         Log.Subscribed(_logger, _kafka.Topic, _options.GroupId);
+        _timeline.Mark(StartupPhase.Subscribed);
 
         try
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ingest.Worker.Consuming;
+using Ingest.Worker.Startup;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Worker.Durability;
@@ -14,12 +15,19 @@ namespace Ingest.Worker.Durability;
 /// be asked in time is said once, and the worker goes on: the check must never be why a worker is down.
 /// </summary>
 public sealed class TopicDurabilityCheck(
-    IOptions<KafkaOptions> kafka, IOptions<DurabilityCheckOptions> options, ILogger<TopicDurabilityCheck> logger) : IHostedService
+    IOptions<KafkaOptions> kafka, IOptions<DurabilityCheckOptions> options, StartupTimeline timeline, ILogger<TopicDurabilityCheck> logger)
+    : IHostedService
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
 
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await CheckAsync(cancellationToken);
+        timeline.Mark(StartupPhase.DurabilityChecked); // not reached when it refuses: the worker stops
+    }
+
+    private async Task CheckAsync(CancellationToken cancellationToken)
     {
         var topic = kafka.Value.Topic;
         if (!options.Value.CheckTopicDurability)
