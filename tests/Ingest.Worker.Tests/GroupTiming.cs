@@ -54,7 +54,7 @@ public sealed record GroupTiming(string Protocol, BrokerKind Broker, TimeSpan Se
 
         // KIP-848: the broker's group.consumer.* settings (a group of the tests' own has no per-group override).
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
-        var broker = admin.GetMetadata(TimeSpan.FromSeconds(10)).OriginatingBrokerId.ToString(CultureInfo.InvariantCulture);
+        var broker = admin.GetMetadata(TimeSpan.FromSeconds(10)).Brokers[0].BrokerId.ToString(CultureInfo.InvariantCulture);
         var described = await admin.DescribeConfigsAsync([new ConfigResource { Type = ResourceType.Broker, Name = broker }]);
         TimeSpan Milliseconds(string name) =>
             TimeSpan.FromMilliseconds(long.Parse(described[0].Entries[name].Value, CultureInfo.InvariantCulture));
