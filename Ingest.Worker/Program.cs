@@ -19,16 +19,16 @@ public static class Program
             return exitCode; // an ops command, not the worker
         }
 
-        try
+        var app = Build(args);
+        var startup = app.Services.GetRequiredService<WorkerStartup>(); // Run disposes the services
+        app.Run();
+        if (startup.Refusal is { } refusal)
         {
-            Build(args).Run();
-            return 0;
-        }
-        catch (TopicDurabilityException ex)
-        {
-            Console.Error.WriteLine($"Ingest.Worker: {ex.Message}");
+            Console.Error.WriteLine($"Ingest.Worker: {refusal.Message}");
             return 1;
         }
+
+        return 0;
     }
 
     /// <summary>Builds the worker host; tests start several of these in one process.</summary>
@@ -46,10 +46,10 @@ public static class Program
                 ["Logging:LogLevel:Npgsql"] = "Warning",
             },
         });
-        builder.Services.AddSingleton<StartupTimeline>();
         builder.AddWorkerTelemetry();
         builder.AddPayloadStore();
-        builder.AddTopicDurabilityCheck(); // before the consumer: hosted services start in order
+        builder.AddTopicDurabilityCheck();
+        builder.AddWorkerStartup(); // the check and the migrations, side by side, before the consumer subscribes
         builder.AddPayloadConsumer();
 
         var app = builder.Build();

@@ -1,18 +1,16 @@
 using Ingest.Worker.Startup;
-using Ingest.Worker.Storage;
-using Npgsql;
 
 namespace Ingest.Worker.Consuming;
 
-/// <summary>Applies the schema, then runs the consume loop on its own long-running thread.</summary>
-internal sealed class PayloadConsumerService(
-    PayloadConsumer consumer, NpgsqlDataSource dataSource, StartupTimeline timeline, TimeProvider timeProvider, ILogger<PayloadConsumerService> logger)
-    : BackgroundService
+/// <summary>Once the start-up checks passed, runs the consume loop on its own long-running thread.</summary>
+internal sealed class PayloadConsumerService(PayloadConsumer consumer, WorkerStartup startup) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await SchemaStartup.ApplyWithRetryAsync(dataSource, logger, timeProvider, stoppingToken);
-        timeline.Mark(StartupPhase.SchemaReady);
+        if (!await startup.Ready.WaitAsync(stoppingToken))
+        {
+            return; // the topic was refused: the worker is stopping
+        }
 
         // Consume blocks; a dedicated thread keeps it off the thread pool the lanes and Kestrel use.
         await Task.Factory.StartNew(
