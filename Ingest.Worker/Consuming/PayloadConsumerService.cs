@@ -7,13 +7,28 @@ internal sealed class PayloadConsumerService(PayloadConsumer consumer, WorkerSta
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!await startup.Ready.WaitAsync(stoppingToken))
+        // Built while the checks run (a librdkafka handle, its connections, the group coordinator's address): the
+        // subscription, which joins the group, waits for them.
+        var built = await Task.Run(consumer.Build, stoppingToken);
+        bool ready;
+        try
         {
+            ready = await startup.Ready.WaitAsync(stoppingToken);
+        }
+        catch
+        {
+            built.Dispose();
+            throw;
+        }
+
+        if (!ready)
+        {
+            built.Dispose();
             return; // the topic was refused: the worker is stopping
         }
 
         // Consume blocks; a dedicated thread keeps it off the thread pool the lanes and Kestrel use.
         await Task.Factory.StartNew(
-            () => consumer.Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            () => consumer.Run(built, stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 }
