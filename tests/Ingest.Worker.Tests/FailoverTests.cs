@@ -114,8 +114,15 @@ public sealed class FailoverTests(KafkaFixture kafka)
             // KIP-345 on a real broker: the coordinator replaces the crashed member by its instance id and hands its
             // assignment back without a rebalance, so the restart costs only the worker's own start-up. (The mock's classic
             // group finds members by member id only: there the restart joins beside the crashed member, then rebalances.)
-            Assert.False(rebalanced, $"the survivor rebalanced:\n{staying.Output}");
-            Assert.Equal(owned.Order(), ownedAfter.Order());
+            // Unless the restart was slower than the session (a machine loaded many times over): then the crashed member
+            // expired first, and its partitions moved and came back as for any member.
+            var subscribed = startup.FirstOrDefault(p => p.Phase == "Subscribed").Milliseconds;
+            if (TimeSpan.FromMilliseconds(subscribed) < timing.Session - TimeSpan.FromSeconds(1))
+            {
+                Assert.False(rebalanced, $"the survivor rebalanced though the restart subscribed after {subscribed:0} ms:\n{staying.Output}");
+                Assert.Equal(owned.Order(), ownedAfter.Order());
+            }
+
             Assert.True(pause < TimeSpan.FromSeconds(15), $"pause {pause} ({timing}); start-up {string.Join(", ", startup)}");
         }
         else
