@@ -117,6 +117,16 @@ internal static partial class Failover
     public static IReadOnlyList<(string Phase, double Milliseconds)> StartupTimeline(WorkerProcess worker) =>
         [.. StartupLine().Matches(worker.Output).Select(m => (m.Groups[1].Value, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))];
 
+    /// <summary>The protocol and the broker, as the measurements name them.</summary>
+    public static string Label(GroupTiming timing) => $"{timing.Protocol}, {(timing.IsMock ? "mock" : "real Kafka")}";
+
+    /// <summary>Writes a measured failover to the test output and to <see cref="MeasurementLog"/>.</summary>
+    public static void Report(GroupTiming timing, string failover, TimeSpan pause, double? limit, string detail)
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine($"{failover} ({timing}): {pause.TotalMilliseconds:0} ms; {detail}");
+        MeasurementLog.Record(new($"failover: {failover} ({Label(timing)})", pause.TotalSeconds, "s", limit, $"{detail}; {timing}"));
+    }
+
     [GeneratedRegex(@"(Assigned|Revoked|Lost) partitions \[([\d,]*)\]")]
     private static partial Regex AssignmentChange();
 
