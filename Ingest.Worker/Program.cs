@@ -2,6 +2,7 @@ using Ingest.Worker.Consuming;
 using Ingest.Worker.Durability;
 using Ingest.Worker.Health;
 using Ingest.Worker.Redrive;
+using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Configuration.Memory;
@@ -18,16 +19,16 @@ public static class Program
             return exitCode; // an ops command, not the worker
         }
 
-        try
+        var app = Build(args);
+        var startup = app.Services.GetRequiredService<WorkerStartup>(); // Run disposes the services
+        app.Run();
+        if (startup.Refusal is { } refusal)
         {
-            Build(args).Run();
-            return 0;
-        }
-        catch (TopicDurabilityException ex)
-        {
-            Console.Error.WriteLine($"Ingest.Worker: {ex.Message}");
+            Console.Error.WriteLine($"Ingest.Worker: {refusal.Message}");
             return 1;
         }
+
+        return 0;
     }
 
     /// <summary>Builds the worker host; tests start several of these in one process.</summary>
@@ -47,10 +48,14 @@ public static class Program
         });
         builder.AddWorkerTelemetry();
         builder.AddPayloadStore();
-        builder.AddTopicDurabilityCheck(); // before the consumer: hosted services start in order
+        builder.AddTopicDurabilityCheck();
+        builder.AddWorkerStartup(); // the check and the migrations, side by side, before the consumer subscribes
         builder.AddPayloadConsumer();
 
         var app = builder.Build();
+        var timeline = app.Services.GetRequiredService<StartupTimeline>();
+        timeline.Mark(StartupPhase.HostBuilt);
+        app.Lifetime.ApplicationStarted.Register(() => timeline.Mark(StartupPhase.Listening));
         app.MapWorkerHealth();
         app.MapWorkerMetrics();
         return app;

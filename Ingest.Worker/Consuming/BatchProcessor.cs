@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Worker.DeadLetter;
+using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ internal sealed class BatchProcessor(
     IOptions<WorkerOptions> options,
     DeadLetterProducer deadLetters,
     WorkerTelemetry telemetry,
+    StartupTimeline timeline,
     TimeProvider timeProvider,
     ILogger<BatchProcessor> logger)
 {
@@ -68,6 +70,7 @@ internal sealed class BatchProcessor(
         }
 
         telemetry.BatchCompleted(topic, batch.Count, timeProvider.GetElapsedTime(started));
+        timeline.Mark(StartupPhase.FirstBatchStored);
     }
 
     /// <summary>

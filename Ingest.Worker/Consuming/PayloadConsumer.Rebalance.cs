@@ -14,6 +14,10 @@ internal sealed partial class PayloadConsumer
 
         UpdateAssignment();
         Log.Assigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)), _lanes.Count);
+        if (partitions.Count > 0)
+        {
+            _timeline.Mark(Startup.StartupPhase.PartitionsAssigned);
+        }
     }
 
     private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions)

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Worker.Startup;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -30,6 +31,7 @@ internal sealed partial class PayloadConsumer
     private readonly BatchProcessor _processor;
     private readonly WorkerTelemetry _telemetry;
     private readonly KafkaClientLog _clientLog;
+    private readonly StartupTimeline _timeline;
     private readonly TimeProvider _timeProvider;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<PayloadConsumer> _logger;
@@ -43,6 +45,7 @@ internal sealed partial class PayloadConsumer
         BatchProcessor processor,
         WorkerTelemetry telemetry,
         KafkaClientLog clientLog,
+        StartupTimeline timeline,
         TimeProvider timeProvider,
         IHostApplicationLifetime lifetime,
         ILogger<PayloadConsumer> logger)
@@ -52,6 +55,7 @@ internal sealed partial class PayloadConsumer
         _processor = processor;
         _telemetry = telemetry;
         _clientLog = clientLog;
+        _timeline = timeline;
         _timeProvider = timeProvider;
         _lifetime = lifetime;
         _logger = logger;
@@ -60,29 +64,14 @@ internal sealed partial class PayloadConsumer
     /// <summary>Partitions this worker owns right now (a snapshot; for tests and diagnostics).</summary>
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
 
-    /// <summary>Consumes until <paramref name="stoppingToken"/> is cancelled, then drains, commits and leaves the group.</summary>
-    public void Run(CancellationToken stoppingToken)
-    {
-        while (true)
-        {
-            try
-            {
-                RunConsumer(stoppingToken);
-                return;
-            }
-            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.UnreleasedInstanceId && !stoppingToken.IsCancellationRequested)
-            {
-                Log.InstanceIdUnreleased(_logger, _kafka.Settings.GetValueOrDefault("group.instance.id") ?? "", UnreleasedInstanceRetry);
-                _fatal = null;
-                stoppingToken.WaitHandle.WaitOne(UnreleasedInstanceRetry);
-            }
-        }
-    }
-
-    private void RunConsumer(CancellationToken stoppingToken)
+    /// <summary>
+    /// Builds the consumer without subscribing: the client connects and finds the group coordinator, but joins the
+    /// group only in <see cref="Run"/>. Built while the start-up checks run, so a restarted worker joins at once after.
+    /// </summary>
+    public IConsumer<byte[]?, byte[]?> Build()
     {
         var config = _kafka.BuildConsumerConfig(_options.GroupId);
-        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config)
+        return new ConsumerBuilder<byte[]?, byte[]?>(config)
             .SetPartitionsAssignedHandler(OnAssigned)
             .SetPartitionsRevokedHandler(OnRevoked)
             .SetPartitionsLostHandler(OnLost)
@@ -90,8 +79,37 @@ internal sealed partial class PayloadConsumer
             .SetLogHandler((_, message) => OnLog(message))
             .SetStatisticsHandler((_, json) => _clientLog.Statistics(config.ClientId ?? "consumer", json))
             .Build();
+    }
+
+    /// <summary>
+    /// Subscribes <paramref name="consumer"/> (from <see cref="Build"/>; this takes it over) and consumes until
+    /// <paramref name="stoppingToken"/> is cancelled, then drains, commits and leaves the group.
+    /// </summary>
+    public void Run(IConsumer<byte[]?, byte[]?> consumer, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            try
+            {
+                RunConsumer(consumer, stoppingToken);
+                return;
+            }
+            catch (KafkaException ex) when (ex.Error.Code == ErrorCode.UnreleasedInstanceId && !stoppingToken.IsCancellationRequested)
+            {
+                Log.InstanceIdUnreleased(_logger, _kafka.Settings.GetValueOrDefault("group.instance.id") ?? "", UnreleasedInstanceRetry);
+                _fatal = null;
+                stoppingToken.WaitHandle.WaitOne(UnreleasedInstanceRetry);
+                consumer = Build(); // the fenced one can do nothing more
+            }
+        }
+    }
+
+    private void RunConsumer(IConsumer<byte[]?, byte[]?> consumer, CancellationToken stoppingToken)
+    {
+        using var owned = consumer;
         consumer.Subscribe(_kafka.Topic);
         Log.Subscribed(_logger, _kafka.Topic, _options.GroupId);
+        _timeline.Mark(StartupPhase.Subscribed);
 
         try
         {

@@ -17,10 +17,10 @@ public sealed class DurabilityCheckOptions
     public TimeSpan OutagePromise { get; set; } = TimeSpan.FromDays(7);
 }
 
-/// <summary>Wires the check; it runs before the consumer starts.</summary>
+/// <summary>Wires the check; <see cref="Startup.WorkerStartup"/> runs it before the consumer subscribes.</summary>
 public static class DurabilitySetup
 {
-    /// <summary>Adds <see cref="TopicDurabilityCheck"/>: call before <c>AddPayloadConsumer</c> (hosted services start in order).</summary>
+    /// <summary>Adds <see cref="TopicDurabilityCheck"/> and its options.</summary>
     public static IHostApplicationBuilder AddTopicDurabilityCheck(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DurabilityCheckOptions>()
@@ -29,7 +29,7 @@ public static class DurabilitySetup
                 o => o.OutagePromise > TimeSpan.Zero,
                 "Worker:OutagePromise must be a positive time span, e.g. 7.00:00:00.")
             .ValidateOnStart();
-        builder.Services.AddHostedService<TopicDurabilityCheck>();
+        builder.Services.AddSingleton<TopicDurabilityCheck>();
         return builder;
     }
 }

@@ -8,18 +8,20 @@ using Microsoft.Extensions.Options;
 namespace Ingest.Worker.Durability;
 
 /// <summary>
-/// Before the consumer starts: reads the payload topic's replication (metadata) and settings (DescribeConfigs) and
-/// refuses to start when they contradict durability (<see cref="TopicDurabilityRules"/>), warns on the lesser
-/// findings. A broker that cannot describe configs (librdkafka's mock cluster, the embedded dev broker) or cannot
-/// be asked in time is said once, and the worker goes on: the check must never be why a worker is down.
+/// Before the consumer subscribes (<see cref="Startup.WorkerStartup"/>): reads the payload topic's replication (metadata)
+/// and settings (DescribeConfigs) and refuses to start when they contradict durability
+/// (<see cref="TopicDurabilityRules"/>), warns on the lesser findings. A broker that cannot describe configs (librdkafka's
+/// mock cluster, the embedded dev broker) or cannot be asked in time is said once, and the worker goes on: the check must
+/// never be why a worker is down.
 /// </summary>
 public sealed class TopicDurabilityCheck(
-    IOptions<KafkaOptions> kafka, IOptions<DurabilityCheckOptions> options, ILogger<TopicDurabilityCheck> logger) : IHostedService
+    IOptions<KafkaOptions> kafka, IOptions<DurabilityCheckOptions> options, ILogger<TopicDurabilityCheck> logger)
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Checks the payload topic; throws <see cref="TopicDurabilityException"/> when its settings lose payloads.</summary>
+    public async Task CheckAsync(CancellationToken cancellationToken)
     {
         var topic = kafka.Value.Topic;
         if (!options.Value.CheckTopicDurability)
@@ -52,36 +54,10 @@ public sealed class TopicDurabilityCheck(
         }
 
         var replicationFactor = metadata.Partitions.Min(p => p.Replicas.Length);
-        try
+        // The broker that answered, when it is known by id: a metadata answer over the bootstrap connection names it -1.
+        var broker = cluster.OriginatingBrokerId >= 0 ? cluster.OriginatingBrokerId : cluster.Brokers[0].BrokerId;
+        if (await DescribeAsync(admin, broker, topic, started) is not { } configs)
         {
-            // A topic's DescribeConfigs waits for the controller, which a cluster that names none (the mock) makes
-            // last the whole timeout; a broker's goes to that broker (the one already connected) and is refused at once
-            // where unsupported.
-            await admin.DescribeConfigsAsync(
-                [new ConfigResource { Type = ResourceType.Broker, Name = cluster.OriginatingBrokerId.ToString(CultureInfo.InvariantCulture) }],
-                new DescribeConfigsOptions { RequestTimeout = DescribeTimeout });
-        }
-        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_UnsupportedFeature)
-        {
-            Log.CannotCheck(logger, topic, $"the broker cannot describe configs ({ex.Error.Reason}); the embedded mock broker never can",
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return;
-        }
-        catch (KafkaException)
-        {
-            // Supported but refused (e.g. no DescribeConfigs right on the cluster): the topic's own may still be allowed.
-        }
-
-        Dictionary<string, string?> configs;
-        try
-        {
-            var described = await admin.DescribeConfigsAsync(
-                [new ConfigResource { Type = ResourceType.Topic, Name = topic }], new DescribeConfigsOptions { RequestTimeout = DescribeTimeout });
-            configs = described[0].Entries.ToDictionary(e => e.Key, e => (string?)e.Value.Value, StringComparer.Ordinal);
-        }
-        catch (KafkaException ex)
-        {
-            Log.CannotCheck(logger, topic, $"the broker cannot describe its configs ({ex.Error.Reason}); the embedded mock broker never can", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return;
         }
 
@@ -101,7 +77,44 @@ public sealed class TopicDurabilityCheck(
         Log.Checked(logger, topic, replicationFactor, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>The topic's configs, or null (said once) when the broker cannot or will not describe them.</summary>
+    private async Task<Dictionary<string, string?>?> DescribeAsync(IAdminClient admin, int brokerId, string topic, long started)
+    {
+        // One request for the topic and the broker that answered the metadata: with a broker resource in it, librdkafka
+        // sends it to that broker (already connected) instead of the controller, which a cluster naming none (the mock)
+        // would make it wait for the whole timeout; a broker that lacks DescribeConfigs is known at once from ApiVersions.
+        ConfigResource[] resources =
+        [
+            new() { Type = ResourceType.Topic, Name = topic },
+            new() { Type = ResourceType.Broker, Name = brokerId.ToString(CultureInfo.InvariantCulture) },
+        ];
+        Dictionary<string, ConfigEntryResult> entries;
+        try
+        {
+            var described = await admin.DescribeConfigsAsync(resources, new DescribeConfigsOptions { RequestTimeout = DescribeTimeout });
+            entries = described.Single(r => r.ConfigResource.Type == ResourceType.Topic).Entries;
+        }
+        catch (DescribeConfigsException ex) when (ex.Results.Single(r => r.ConfigResource.Type == ResourceType.Topic) is { } report)
+        {
+            // A resource refused (e.g. no right to describe the cluster's configs): the topic's own may still be there.
+            if (report.Error.IsError)
+            {
+                Log.CannotCheck(logger, topic, $"the broker refuses to describe its configs ({report.Error.Reason})",
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return null;
+            }
+
+            entries = report.Entries;
+        }
+        catch (KafkaException ex)
+        {
+            Log.CannotCheck(logger, topic, $"the broker cannot describe configs ({ex.Error.Reason}); the embedded mock broker never can",
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return null;
+        }
+
+        return entries.ToDictionary(e => e.Key, e => (string?)e.Value.Value, StringComparer.Ordinal);
+    }
 }
 
 /// <summary>The payload topic's settings contradict durability; the message names the topic and the setting.</summary>

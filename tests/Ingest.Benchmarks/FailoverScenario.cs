@@ -4,10 +4,13 @@ using Ingest.Testing;
 namespace Ingest.Benchmarks;
 
 /// <summary>
-/// Failover pauses and the worker's memory through a database outage are measured by the worker tests that
-/// also assert them (workers as child processes, their own broker and Postgres): the harness runs those
-/// tests with <see cref="MeasurementLog.Variable"/> set and reports what they recorded, so the report and the
-/// tests cannot disagree. Full runs only: the tests take a few minutes.
+/// Failover pauses (both rebalance protocols: graceful stop, SIGKILL, SIGKILL + restart with the same
+/// <c>group.instance.id</c>, a join, and the restarted worker's start-up milestones) and the worker's memory through a
+/// database outage are measured by the worker tests that also assert them (workers as child processes, their own
+/// Postgres; the failovers on the tests' real Kafka when <c>../shared/kafka</c> or <c>INGEST_TEST_KAFKA</c> gives one,
+/// else on mock clusters of their own): the harness runs those tests with <see cref="MeasurementLog.Variable"/> set and
+/// reports what they recorded, so the report and the tests cannot disagree. Full runs only: on a real Kafka with its
+/// default KIP-848 session of 45 s the tests take about ten minutes.
 /// </summary>
 public static class FailoverScenario
 {

@@ -33,7 +33,11 @@ public sealed partial class WorkerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>The process's last lines of output (stdout and stderr), for failure messages.</summary>
+    /// <summary>
+    /// The process's last 2,000 lines of output (stdout and stderr), for failure messages and for tests that read its
+    /// log (assignments, start-up milestones): a worker refused its instance id for a KIP-848 session of 45 s writes a
+    /// few hundred lines before it starts.
+    /// </summary>
     public string Output => string.Join('\n', _output);
 
     /// <summary>Starts a worker with <paramref name="args"/> and waits until its /healthz answers.</summary>
@@ -200,7 +204,7 @@ public sealed partial class WorkerProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
-        while (_output.Count > 200)
+        while (_output.Count > 2000)
         {
             _output.TryDequeue(out _);
         }

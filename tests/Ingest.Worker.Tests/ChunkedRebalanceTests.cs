@@ -15,17 +15,16 @@ namespace Ingest.Worker.Tests;
 
 /// <summary>
 /// 50 MiB chunked payloads interleaved across sessions keep reassembling while their partitions move between
-/// workers (one added, one SIGKILLed, one stopped gracefully), with each partition's backlog kept under the
-/// mock cluster's 5 MiB retention by a producer paced on the committed offsets.
+/// workers (one added, one SIGKILLed, one stopped gracefully), on the suite's broker when it is a real Kafka, with
+/// each partition's backlog kept under the mock cluster's 5 MiB retention by a producer paced on the committed offsets.
 /// </summary>
 [Collection(OutageCollection.Name)]
-public sealed class ChunkedRebalanceTests
+public sealed class ChunkedRebalanceTests(KafkaFixture kafka)
 {
     private const int Partitions = 4;
     private const int PayloadBytes = 50 * 1024 * 1024;
     // Produced but uncommitted bytes per partition: under the mock's 5 MiB with room for message-set overhead.
     private const long WindowBytes = 3 * 1024 * 1024;
-    private const string Protocol = "--Kafka:group.protocol=consumer";
 
     [Fact]
     public async Task Chunked_50_MiB_payloads_interleaved_across_sessions_are_stored_intact_while_workers_join_crash_and_leave()
@@ -43,15 +42,17 @@ public sealed class ChunkedRebalanceTests
 
             return made;
         }, ct);
-        await using var stack = await IsolatedStack.CreateAsync(Partitions, ct);
-        stack.Mock.SetGroupConsumerHeartbeatInterval(500);
-        stack.Mock.SetGroupConsumerSessionTimeout(6000);
-        var crashing = await stack.StartWorkerAsync(ct, Protocol);
-        var leaving = await stack.StartWorkerAsync(ct, Protocol);
+        await using var stack = await IsolatedStack.CreateAsync(kafka, Partitions, ct);
+        // The mock's classic group waits session − 1 s at every join and leave (rdkafka_mock_cgrp.c), so there KIP-848
+        // moves the partitions; a real broker runs the default protocol, whose coordinator rebalances at once and notices
+        // the SIGKILL after the worker's 6 s session, where its KIP-848 sessions last 45 s by default (FailoverTests).
+        var protocol = $"--Kafka:group.protocol={(stack.IsMock ? "consumer" : "classic")}";
+        var crashing = await stack.StartWorkerAsync(ct, protocol);
+        var leaving = await stack.StartWorkerAsync(ct, protocol);
         var uploads = await generating;
         var ready = clock.Elapsed;
 
-        using var backlog = new PartitionBacklog(stack.Mock.BootstrapServers, IsolatedStack.Topic, stack.GroupId, stack.Partitions, WindowBytes);
+        using var backlog = new PartitionBacklog(stack.BootstrapServers, stack.Topic, stack.GroupId, stack.Partitions, WindowBytes);
         string Diagnostics() => $"workers:\n{stack.WorkerOutput}";
         var producing = uploads.GroupBy(u => u.Partition)
             .Select(p => Task.Run(() => ProducePartitionAsync(stack, backlog, [.. p], Diagnostics, ct), ct))
@@ -60,7 +61,7 @@ public sealed class ChunkedRebalanceTests
         // Partitions move mid-upload, at points set by committed progress (not by time): 2 → 3 → 2 → 1 workers.
         var total = uploads.Sum(u => u.Chunks.Sum(c => (long)c.Value.Length));
         await backlog.WaitForCommittedAsync(total / 4, Diagnostics, ct);
-        var joining = await stack.StartWorkerAsync(ct, Protocol);
+        var joining = await stack.StartWorkerAsync(ct, protocol);
         var committedAtJoin = await Eventually.UntilAsync(
             () => (Moved: Regex.IsMatch(joining.Output, @"Assigned partitions \[\d"), Committed: backlog.CommittedBytes),
             p => p.Moved, TimeSpan.FromSeconds(30), _ => $"The added worker got no partition.\n{Diagnostics()}", ct);
@@ -132,7 +133,7 @@ public sealed class ChunkedRebalanceTests
             {
                 var partition = uploads[0].Partition;
                 await backlog.WaitForRoomAsync(partition, value.Length, diagnostics, ct);
-                var delivery = await stack.Producer.ProduceAsync(IsolatedStack.Topic, new Message<byte[], byte[]>
+                var delivery = await stack.Producer.ProduceAsync(stack.Topic, new Message<byte[], byte[]>
                 {
                     Key = envelope.Key,
                     Value = value,

@@ -59,6 +59,20 @@ public sealed class ContinuousLoad : IAsyncDisposable
         return TimeSpan.FromSeconds(Convert.ToDouble(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>The longest received → stored time of the payloads received between <paramref name="from"/> and <paramref name="to"/>.</summary>
+    public static async Task<TimeSpan> LongestLatencyAsync(string connectionString, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(max(extract(epoch FROM stored_at - received_at)), 0) FROM ingest.payloads WHERE received_at BETWEEN $1 AND $2",
+            connection)
+        {
+            Parameters = { new NpgsqlParameter<DateTimeOffset> { TypedValue = from }, new NpgsqlParameter<DateTimeOffset> { TypedValue = to } },
+        };
+        return TimeSpan.FromSeconds(Convert.ToDouble(await command.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_stop.IsCancellationRequested)

@@ -10,16 +10,24 @@ using Ingest.Testing.MockKafka;
 namespace Ingest.Worker.Tests;
 
 /// <summary>
-/// A test's own broker (a new mock cluster) and own Postgres cluster, with workers as child processes:
-/// for tests that stop the database, kill workers or change group timing, which would disturb others.
+/// A test's own Postgres cluster, topic and consumer group, with workers as child processes: for tests that stop the
+/// database, kill workers or change group timing, which would disturb others. The broker is the test's own mock
+/// cluster (<see cref="CreateAsync(int, CancellationToken)"/>: for what only the mock can do, such as injected
+/// request errors or its 5 MiB retention), or the suite's broker when that is a real Kafka
+/// (<see cref="CreateAsync(KafkaFixture, int, CancellationToken)"/>: failover timings are the real group
+/// coordinator's, and a mock fixture still gets a mock cluster of its own, since group timing is set per cluster).
 /// </summary>
 public sealed class IsolatedStack : IAsyncDisposable
 {
     private readonly List<WorkerProcess> _workers = [];
 
-    private IsolatedStack(MockCluster mock, PrivatePostgres postgres, string connectionString, int partitions)
+    private IsolatedStack(
+        BrokerKind kind, string bootstrapServers, MockCluster? mock, string topic, PrivatePostgres postgres, string connectionString, int partitions)
     {
+        Kind = kind;
+        BootstrapServers = bootstrapServers;
         Mock = mock;
+        Topic = topic;
         Postgres = postgres;
         ConnectionString = connectionString;
         Partitions = partitions;
@@ -27,7 +35,7 @@ public sealed class IsolatedStack : IAsyncDisposable
         Database = new StoredRows(new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         Producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
         {
-            BootstrapServers = mock.BootstrapServers,
+            BootstrapServers = bootstrapServers,
             Acks = Acks.All,
             EnableIdempotence = true,
             Partitioner = SessionKey.Partitioner,
@@ -35,9 +43,17 @@ public sealed class IsolatedStack : IAsyncDisposable
         }).Build();
     }
 
-    public const string Topic = "payloads";
+    /// <summary>What the broker is: <see cref="BrokerKind.Mock"/> for the stack's own mock cluster.</summary>
+    public BrokerKind Kind { get; }
 
-    public MockCluster Mock { get; }
+    public bool IsMock => Mock is not null;
+
+    public string BootstrapServers { get; }
+
+    /// <summary>The stack's own mock cluster (fault injection, group timing); null on a real broker.</summary>
+    public MockCluster? Mock { get; }
+
+    public string Topic { get; }
 
     public PrivatePostgres Postgres { get; }
 
@@ -45,20 +61,44 @@ public sealed class IsolatedStack : IAsyncDisposable
 
     public int Partitions { get; }
 
-    public string GroupId { get; } = "ingest-worker";
+    public string GroupId { get; } = $"ingest-worker-{Guid.NewGuid():N}";
 
     public StoredRows Database { get; }
 
     public IProducer<byte[], byte[]> Producer { get; }
 
+    /// <summary>A stack on a mock cluster of its own, whatever the suite's broker is.</summary>
     public static async Task<IsolatedStack> CreateAsync(int partitions, CancellationToken cancellationToken)
     {
+        const string Topic = "payloads";
         var mock = new MockCluster(brokers: 3);
+        // KIP-848 timing as a broker with group.consumer.heartbeat.interval.ms=500 and group.consumer.session.timeout.ms=6000
+        // (and the matching min.*) would apply it: failovers bounded by the session stay short on the mock.
+        mock.SetGroupConsumerHeartbeatInterval((int)GroupTiming.MockConsumerHeartbeat.TotalMilliseconds);
+        mock.SetGroupConsumerSessionTimeout((int)GroupTiming.MockConsumerSession.TotalMilliseconds);
         mock.CreateTopic(Topic, partitions, 3);
         mock.CreateTopic(IngestTopics.DeadLetterFor(Topic), partitions, 3);
+        var (postgres, connectionString) = await StartPostgresAsync(cancellationToken);
+        return new IsolatedStack(BrokerKind.Mock, mock.BootstrapServers, mock, Topic, postgres, connectionString, partitions);
+    }
+
+    /// <summary>A stack on the suite's broker with a topic of its own when that is a real Kafka; else on a mock cluster of its own.</summary>
+    public static async Task<IsolatedStack> CreateAsync(KafkaFixture kafka, int partitions, CancellationToken cancellationToken)
+    {
+        if (kafka.IsMock)
+        {
+            return await CreateAsync(partitions, cancellationToken);
+        }
+
+        var topic = await kafka.CreateTopicAsync("payloads", partitions, cancellationToken);
+        var (postgres, connectionString) = await StartPostgresAsync(cancellationToken);
+        return new IsolatedStack(kafka.Kind, kafka.BootstrapServers, null, topic, postgres, connectionString, partitions);
+    }
+
+    private static async Task<(PrivatePostgres, string)> StartPostgresAsync(CancellationToken cancellationToken)
+    {
         var postgres = await PrivatePostgres.StartAsync(cancellationToken);
-        var connectionString = await postgres.CreateDatabaseAsync("ingest", cancellationToken);
-        return new IsolatedStack(mock, postgres, connectionString, partitions);
+        return (postgres, await postgres.CreateDatabaseAsync("ingest", cancellationToken));
     }
 
     /// <summary>The workers' recent output, for failure messages.</summary>
@@ -69,8 +109,10 @@ public sealed class IsolatedStack : IAsyncDisposable
     {
         var worker = await WorkerProcess.StartAsync(
         [
-            $"--Kafka:BootstrapServers={Mock.BootstrapServers}",
-            "--Kafka:fetch.wait.max.ms=10",
+            $"--Kafka:BootstrapServers={BootstrapServers}",
+            // The mock answers an empty Fetch only after the whole fetch.wait.max.ms (500 ms); a real broker answers
+            // as soon as data arrives, so there the worker keeps its own default.
+            .. (IsMock ? ["--Kafka:fetch.wait.max.ms=10"] : Array.Empty<string>()),
             $"--ConnectionStrings:Ingest={ConnectionString}",
             $"--Ingest:Topic={Topic}",
             $"--Worker:GroupId={GroupId}",
@@ -102,7 +144,7 @@ public sealed class IsolatedStack : IAsyncDisposable
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
-            BootstrapServers = Mock.BootstrapServers,
+            BootstrapServers = BootstrapServers,
             GroupId = GroupId,
         }).Build();
         var committed = consumer.Committed(
@@ -130,6 +172,6 @@ public sealed class IsolatedStack : IAsyncDisposable
 
         Producer.Dispose();
         await Postgres.DisposeAsync();
-        Mock.Dispose();
+        Mock?.Dispose();
     }
 }

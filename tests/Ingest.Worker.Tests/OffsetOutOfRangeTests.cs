@@ -14,11 +14,11 @@ public sealed class OffsetOutOfRangeTests
         await using var stack = await IsolatedStack.CreateAsync(partitions: 1, ct);
         using (var committer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
-            BootstrapServers = stack.Mock.BootstrapServers,
+            BootstrapServers = stack.BootstrapServers,
             GroupId = stack.GroupId,
         }).Build())
         {
-            committer.Commit([new TopicPartitionOffset(IsolatedStack.Topic, 0, 0)]);
+            committer.Commit([new TopicPartitionOffset(stack.Topic, 0, 0)]);
         }
 
         // 8 MiB of incompressible payloads: the mock keeps ~5 MiB per partition and drops the oldest.

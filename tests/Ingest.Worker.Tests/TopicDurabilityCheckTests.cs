@@ -11,7 +11,7 @@ namespace Ingest.Worker.Tests;
 public sealed partial class TopicDurabilityCheckTests(KafkaFixture kafka, PostgresFixture postgres)
 {
     [Fact]
-    public async Task On_the_mock_the_worker_says_once_that_it_cannot_check_and_starts()
+    public async Task The_worker_checks_the_topic_at_start_up_on_a_real_broker_and_on_the_mock_says_once_that_it_cannot()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 2, ct);

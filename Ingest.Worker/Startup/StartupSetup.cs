@@ -1,0 +1,14 @@
+namespace Ingest.Worker.Startup;
+
+/// <summary>Wires the start-up: the checks the consumer waits for, and the milestones' log.</summary>
+public static class StartupSetup
+{
+    /// <summary>Adds <see cref="StartupTimeline"/> and <see cref="WorkerStartup"/> (after the durability check and the store).</summary>
+    public static IHostApplicationBuilder AddWorkerStartup(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<StartupTimeline>();
+        builder.Services.AddSingleton<WorkerStartup>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<WorkerStartup>());
+        return builder;
+    }
+}
