@@ -119,7 +119,7 @@ public sealed class BacklogMonitor(
 
         var retention = options.RetainedBytesPerPartition is { } configured
             ? new RetentionLimits(configured, null, $"{ApiOptions.Section}:RetainedBytesPerPartition={configured}")
-            : await RetentionLimits.ReadAsync(admin, topic, metadata.OriginatingBrokerId, RequestTimeout);
+            : await RetentionLimits.ReadAsync(admin, topic, metadata, RequestTimeout);
         var previous = guard.Limit;
         var unknownMessageBytes = PayloadProducer.ChunkMessageOverhead + options.ChunkBytes;
         // Not knowing what the topic keeps, assume as little as the embedded broker keeps (or keep the limit in force):

@@ -32,8 +32,11 @@ public sealed record RetentionLimits(long? Bytes, long? Batches, string Source, 
     /// Asks the broker: its DescribeConfigs support first (the mock refuses that at once, where a topic's DescribeConfigs
     /// would wait for a controller it never names), then the topic's effective <c>retention.bytes</c>.
     /// </summary>
-    public static async Task<RetentionLimits> ReadAsync(IAdminClient admin, string topic, int brokerId, TimeSpan timeout)
+    public static async Task<RetentionLimits> ReadAsync(IAdminClient admin, string topic, Metadata cluster, TimeSpan timeout)
     {
+        // A broker known by id: metadata answered over the bootstrap connection names its originating broker -1, and a
+        // DescribeConfigs for broker "-1" waits its whole timeout for a broker that never appears instead of being refused.
+        var brokerId = cluster.OriginatingBrokerId >= 0 ? cluster.OriginatingBrokerId : cluster.Brokers[0].BrokerId;
         var options = new DescribeConfigsOptions { RequestTimeout = timeout };
         try
         {

@@ -18,7 +18,10 @@ public sealed class RetentionLimitsTests(KafkaFixture kafka)
         mock.CreateTopic("t", 2, 3);
         using var admin = Admin(mock.BootstrapServers);
 
-        var limits = await RetentionLimits.ReadAsync(admin, "t", BrokerId(admin), Timeout);
+        var metadata = admin.GetMetadata(Timeout);
+        // Metadata that came over the bootstrap connection names no broker (-1): asking broker "-1" timed out instead.
+        var overBootstrap = new Metadata(metadata.Brokers, metadata.Topics, -1, "bootstrap");
+        var limits = await RetentionLimits.ReadAsync(admin, "t", overBootstrap, Timeout);
 
         Assert.Same(RetentionLimits.EmbeddedBroker, limits);
         Assert.Equal(new BacklogLimit(3_145_728, 60_000, 1000), limits.ToLimit(0.6, 1000));
@@ -33,8 +36,8 @@ public sealed class RetentionLimitsTests(KafkaFixture kafka)
         var unbounded = await kafka.CreateTopicAsync("unbounded", 1, ct);
         using var admin = Admin(kafka.BootstrapServers);
 
-        var limits = await RetentionLimits.ReadAsync(admin, bounded, BrokerId(admin), Timeout);
-        var none = await RetentionLimits.ReadAsync(admin, unbounded, BrokerId(admin), Timeout);
+        var limits = await RetentionLimits.ReadAsync(admin, bounded, admin.GetMetadata(Timeout), Timeout);
+        var none = await RetentionLimits.ReadAsync(admin, unbounded, admin.GetMetadata(Timeout), Timeout);
 
         Assert.Equal((7_340_032L, (long?)null, true), (limits.Bytes!.Value, limits.Batches, limits.Known));
         Assert.Equal(new BacklogLimit(3_670_016, long.MaxValue, 1000), limits.ToLimit(0.5, 1000));
@@ -48,13 +51,11 @@ public sealed class RetentionLimitsTests(KafkaFixture kafka)
         kafka.SkipIfMock("the mock answers no DescribeConfigs at all (the first test)");
         using var admin = Admin(kafka.BootstrapServers);
 
-        var limits = await RetentionLimits.ReadAsync(admin, $"missing-{Guid.NewGuid():N}", BrokerId(admin), Timeout);
+        var limits = await RetentionLimits.ReadAsync(admin, $"missing-{Guid.NewGuid():N}", admin.GetMetadata(Timeout), Timeout);
 
         Assert.False(limits.Known);
     }
 
     private static IAdminClient Admin(string bootstrap) =>
         RetentionLimits.CreateAdmin(new KafkaSettings { Client = { ["bootstrap.servers"] = bootstrap } }, "retention-test");
-
-    private static int BrokerId(IAdminClient admin) => admin.GetMetadata(Timeout).OriginatingBrokerId;
 }
