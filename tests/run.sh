@@ -78,6 +78,16 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
   skipped=$((skipped + ${total:-0} - ${executed:-0}))
 done
+# Each failed test by name with the first lines of its message, at the end where CI's tail shows it.
+failures=""
+if [ "$failed" -ne 0 ]; then
+  failures="$(awk '
+    /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); inside = 1; printed = 0; print "FAILED " name; next }
+    inside && /<Message>/ { msg = 1; sub(/.*<Message>/, "") }
+    inside && msg { line = $0; done = sub(/<\/Message>.*/, "", line); if (printed < 8) { print "    " line; printed++ } if (done) { msg = 0; inside = 0 } }
+  ' "$results"/*.trx | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g')"
+fi
+
 # A short smoke of the benchmark harness (seconds per scenario): proves it runs, measures nothing.
 bench_status=0
 if [ "${INGEST_SKIP_BENCH_SMOKE:-}" != 1 ]; then
@@ -93,6 +103,7 @@ if [ "${INGEST_SKIP_BENCH_SMOKE:-}" != 1 ]; then
 fi
 
 echo "run.sh: wall time $(( $(date +%s) - started )) s"
+[ -z "$failures" ] || echo "$failures"
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$bench_status" -ne 0 ]; then
   exit 1
