@@ -19,7 +19,7 @@ public static class Soak
         TimeSpan duration, string outputDirectory, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        await using var stack = await FaultStack.CreateAsync(kafka, postgres, new StackNeeds(OwnBroker: true, OwnPostgres: true, Workers: 2), ct);
+        await using var stack = await FaultStack.CreateAsync(kafka, null, postgres, new StackNeeds(BrokerNeed.OwnMock, OwnPostgres: true, Workers: 2), ct);
         var ledger = new Ledger();
         var started = DateTimeOffset.UtcNow;
         var samples = new List<(double Seconds, string Fault, long ApiRss, long WorkerRss, long Accepted)>();
@@ -41,7 +41,7 @@ public static class Soak
         var windows = new List<(string Fault, DateTimeOffset Start, DateTimeOffset End)>();
         try
         {
-            await RunFaultsAsync(stack, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), kafka.IsMock, ct);
+            await RunFaultsAsync(stack, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), ct);
             await Matrix.DrainAsync(stack, ledger, ct);
         }
         finally
@@ -69,9 +69,9 @@ public static class Soak
 
     private static async Task RunFaultsAsync(
         FaultStack stack, Ledger ledger, Stopwatch clock, TimeSpan duration, List<(string Fault, DateTimeOffset Start, DateTimeOffset End)> windows,
-        Action<string> setCurrent, bool isMock, CancellationToken ct)
+        Action<string> setCurrent, CancellationToken ct)
     {
-        var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || isMock).ToList();
+        var faults = Cells.Soak;
         await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, LoadShape.Default, ledger, stack.Backlog, $"soak-{Guid.NewGuid():N}"[..20]))
         {
             for (var round = 0; clock.Elapsed < duration; round++)
