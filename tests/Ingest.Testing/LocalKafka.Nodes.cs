@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Ingest.Testing;
 
@@ -36,7 +38,16 @@ public sealed partial class LocalKafka
             Forget(node); // a pid file naming a dead (or zombie) process would make kafka.sh think the node still runs
         }
 
-        await RunAsync(Script!, ["up", "--dir", Directory, "--node", Node(node)], StartTimeout, cancellationToken);
+        try
+        {
+            await RunAsync(Script!, ["up", "--dir", Directory, "--node", Node(node)], StartTimeout, cancellationToken);
+        }
+        catch (InvalidOperationException) when (IsRunning(node))
+        {
+            // kafka.sh waits 60 s for the port; a node recovering many logs on two busy cores took 75 s (a soak), so
+            // a node that still runs gets the rest of the start timeout.
+            await WaitListeningAsync(node, cancellationToken);
+        }
     }
 
     /// <summary>
@@ -91,6 +102,24 @@ public sealed partial class LocalKafka
     {
         var file = Path.Combine(Directory, $"node{Node(node)}", "broker.log");
         return File.Exists(file) ? string.Join('\n', File.ReadLines(file).TakeLast(lines)) : "(no broker.log)";
+    }
+
+    private async Task WaitListeningAsync(int node, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, PortOf(node), cancellationToken);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < until && IsRunning(node))
+            {
+                await Task.Delay(500, cancellationToken); // polling a condition with a deadline
+            }
+        }
     }
 
     private string PidFile(int node) => Path.Combine(Directory, $"node{Node(node)}", "pid");
