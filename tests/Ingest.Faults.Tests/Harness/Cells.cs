@@ -23,6 +23,9 @@ public static partial class Cells
         WorkerKill, RebalanceStorm, ScaleOutAndIn, ApiKill, ClientDisconnects,
     ];
 
+    /// <summary>The soak's faults on the real three-node cluster: its broker faults, then the soak's others (database, workers, API).</summary>
+    public static IReadOnlyList<Fault> SoakOnRealCluster => [.. RealBroker, .. Soak.Where(f => f.Needs.Broker != BrokerNeed.OwnMock)];
+
     private static int LeaderOf(FaultStack stack, int partition)
     {
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = stack.BootstrapServers }).Build();
