@@ -50,8 +50,13 @@ public sealed class FaultStack : IAsyncDisposable
     /// <summary>The database the workers store into.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>The same database without pooling: the checks' connections must not outlive a restart.</summary>
-    public string UnpooledConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString;
+    /// <summary>
+    /// The same database for the harness's own connections: without pooling (they must not outlive a restart) and
+    /// without a statement timeout — the statement-timeout fault sets 100 ms on the database, which a harness connection
+    /// would inherit: a soak on a busy machine failed when its pg_terminate_backend took longer (57014).
+    /// </summary>
+    public string UnpooledConnectionString =>
+        new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false, Options = "-c statement_timeout=0" }.ConnectionString;
 
     public PrivatePostgres Postgres => _postgres ?? throw new InvalidOperationException("This cell does not own its Postgres.");
 
