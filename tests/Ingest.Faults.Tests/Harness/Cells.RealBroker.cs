@@ -99,7 +99,7 @@ public static partial class Cells
         }
 
         await Eventually.UntilAsync(
-            () => RealCluster.Partitions(admin, f.Stack.Topic), ps => ps.All(p => p.Leader == p.Replicas[0]), TimeSpan.FromSeconds(30),
+            () => RealCluster.Partitions(admin, f.Stack.Topic), ps => ps.Count > 0 && ps.All(p => p.Leader == p.Replicas[0]), TimeSpan.FromSeconds(30),
             ps => $"not every partition is led by its preferred replica after the election: {Leadership(ps)}", ct);
         await HoldAsync(TimeSpan.FromSeconds(5), ct);
     })
