@@ -117,6 +117,28 @@ public sealed class RealCluster : IAsyncDisposable
             ? [.. t.Partitions]
             : [];
 
+    /// <summary>For failure messages: which nodes run, the group's coordinator, and every partition not led or not fully in sync.</summary>
+    public static string Describe(LocalKafka cluster, string topic, string groupId)
+    {
+        using var admin = Admin(cluster.BootstrapServers);
+        var nodes = string.Join(", ", Enumerable.Range(1, cluster.Brokers).Select(n => $"node {n} {(cluster.IsRunning(n) ? "running" : "down")}"));
+        string coordinator;
+        try
+        {
+            var group = admin.DescribeConsumerGroupsAsync([groupId]).GetAwaiter().GetResult().ConsumerGroupDescriptions[0];
+            coordinator = $"group {group.State}, coordinator {group.Coordinator?.Id}, {group.Members.Count} members";
+        }
+        catch (KafkaException ex)
+        {
+            coordinator = $"group not described: {ex.Error.Reason}";
+        }
+
+        var lagging = Lagging(admin, cluster.Brokers);
+        var led = string.Join(", ", Partitions(admin, topic).Select(p => $"{p.PartitionId}:{p.Leader}"));
+        return $"Kafka: {nodes}; {coordinator}; {topic} leaders {led}; not fully replicated: " +
+            (lagging.Count == 0 ? "none" : string.Join(", ", lagging.Take(20)));
+    }
+
     public static IAdminClient Admin(string bootstrapServers) =>
         new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers, SocketTimeoutMs = 10_000 })
             .SetLogHandler((_, _) => { }).Build();

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -113,10 +114,20 @@ public static class Soak
 
     private static string NotCaughtUp(FaultStack stack, string fault, List<(string Session, long Seq)> missing)
     {
-        var places = TopicLog.Locate(stack.BootstrapServers, stack.Topic, FaultStack.Partitions, [.. missing.Take(10)]);
-        return $"soak: workers did not catch up after {fault}: {missing.Count} accepted payloads not stored, e.g.\n" +
-            string.Join('\n', places.Select(p => $"{p.Key.Session}/{p.Key.Seq} in Kafka: {(p.Value.Count > 0 ? string.Join(", ", p.Value) : "nowhere")}")) +
-            $"\n{Matrix.Tail(stack.Output)}";
+        string where;
+        try
+        {
+            var places = TopicLog.Locate(stack.BootstrapServers, stack.Topic, FaultStack.Partitions, [.. missing.Take(10)]);
+            where = string.Join('\n', places.Select(p => $"{p.Key.Session}/{p.Key.Seq} in Kafka: {(p.Value.Count > 0 ? string.Join(", ", p.Value) : "nowhere")}"));
+        }
+        catch (Exception ex) when (ex is KafkaException or Xunit.Sdk.XunitException)
+        {
+            // A broker still down must not hide what the soak found.
+            where = $"{string.Join(", ", missing.Take(10))} (the payload topic could not be read: {ex.Message})";
+        }
+
+        var cluster = stack.Broker.Cluster is { } nodes ? $"\n{RealCluster.Describe(nodes, stack.Topic, stack.GroupId)}" : "";
+        return $"soak: workers did not catch up after {fault}: {missing.Count} accepted payloads not stored, e.g.\n{where}{cluster}\n{Matrix.Tail(stack.Output)}";
     }
 
     private static async Task WriteAsync(
