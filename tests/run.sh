@@ -4,8 +4,8 @@
 # Broker: INGEST_TEST_KAFKA=host:port uses an existing one; otherwise Testcontainers when a Docker
 # engine answers; otherwise a real one-node Kafka from ../shared/kafka when that folder exists (developers'
 # machines and CI: started here once, shared by every test process through INGEST_TEST_KAFKA_DIR, stopped at
-# the end); otherwise librdkafka's in-process mock cluster (chosen by the test fixture). Fault tests that break
-# brokers start real three-node clusters of their own from the same folder.
+# the end); otherwise librdkafka's in-process mock cluster (chosen by the test fixture). The fault matrix's real
+# broker cells share one three-node cluster from the same folder, started and stopped by their test collection.
 # Postgres: INGEST_TEST_PG (a connection string) uses an existing server; otherwise a private
 # cluster from tests/pg.sh (installs Debian's postgresql when missing).
 set -euo pipefail

@@ -3,7 +3,7 @@ using Ingest.Testing;
 
 namespace Ingest.Faults.Tests;
 
-/// <summary>Broker faults under load, on a mock cluster of the cell's own (skipped on a real broker, saying why).</summary>
+/// <summary>Broker faults under load that only the mock can inject, on a mock cluster of the cell's own whatever the suite's broker.</summary>
 [Collection(FaultCollection.Name)]
 public sealed class BrokerFaultTests(KafkaFixture kafka, PostgresFixture postgres)
 {

@@ -39,6 +39,12 @@ public sealed class CellResult
     /// <summary>Longest time from a payload's first attempt to its row, over payloads in flight while the fault lasted.</summary>
     public TimeSpan MaxLatencyDuringFault { get; init; }
 
+    /// <summary>Longest time without a 202 (first 202s of payloads), over the gaps that began while the fault lasted.</summary>
+    public TimeSpan StallAccepted { get; init; }
+
+    /// <summary>Longest time without a row stored, over the gaps that began while the fault lasted.</summary>
+    public TimeSpan StallStored { get; init; }
+
     public IReadOnlyDictionary<string, long> Answers { get; init; } = new Dictionary<string, long>();
 
     public TimeSpan Elapsed { get; set; }
@@ -52,7 +58,8 @@ public sealed class CellResult
     public string Line() => string.Create(CultureInfo.InvariantCulture,
         $"FAULT {Fault,-28} accepted={Accepted} stored={Stored} lost={Lost.Count} duplicated={Duplicated} reordered={Reordered.Count} " +
         $"dead-lettered={DeadLettered.Count} corrupt={Corrupt.Count} unexpected={Unexpected.Count} unanswered={Unanswered}(stored {UnansweredStored}) " +
-        $"max-e2e-during-fault={MaxLatencyDuringFault.TotalMilliseconds:0}ms answers=[{string.Join(' ', Answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key.Replace(' ', '-')}:{a.Value}"))}] " +
+        $"max-e2e-during-fault={MaxLatencyDuringFault.TotalMilliseconds:0}ms stall-202={StallAccepted.TotalMilliseconds:0}ms " +
+        $"stall-stored={StallStored.TotalMilliseconds:0}ms answers=[{string.Join(' ', Answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key.Replace(' ', '-')}:{a.Value}"))}] " +
         $"elapsed={Elapsed.TotalSeconds:0.0}s");
 
     /// <summary>The line, then the first few of each kind of violation.</summary>

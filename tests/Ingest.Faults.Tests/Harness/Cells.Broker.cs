@@ -3,19 +3,22 @@ using Ingest.Testing.MockKafka;
 
 namespace Ingest.Faults.Tests.Harness;
 
-/// <summary>Broker faults, by the mock cluster's fault injection.</summary>
+/// <summary>
+/// Broker faults by librdkafka's mock cluster's fault injection, on a mock cluster of the cell's own whatever the suite's
+/// broker: request errors, round-trip times and leaders moved on command are what a test cannot make a real broker do.
+/// </summary>
 public static partial class Cells
 {
     /// <summary>The broker leading partition 0 goes down for 5 s (the mock does not elect another leader: its partitions stall).</summary>
-    public static Fault OneBrokerDown { get; } = new("broker-one-down", new(OwnBroker: true), async (f, ct) =>
+    public static Fault OneBrokerDown { get; } = new("broker-one-down", new(BrokerNeed.OwnMock), async (f, ct) =>
     {
         var leader = LeaderOf(f.Stack, 0);
         Mock(f).SetBrokerDown(leader);
         await HoldAsync(Hold, ct);
         Mock(f).SetBrokerUp(leader);
-    }) { MockOnlyBecause = NeedsMock };
+    });
 
-    public static Fault AllBrokersDown { get; } = new("broker-all-down", new(OwnBroker: true), async (f, ct) =>
+    public static Fault AllBrokersDown { get; } = new("broker-all-down", new(BrokerNeed.OwnMock), async (f, ct) =>
     {
         var mock = Mock(f);
         for (var b = 1; b <= mock.BrokerCount; b++)
@@ -28,10 +31,10 @@ public static partial class Cells
         {
             mock.SetBrokerUp(b);
         }
-    }) { MockOnlyBecause = NeedsMock };
+    });
 
     /// <summary>Every partition's leader moves to the next broker, every second, six times.</summary>
-    public static Fault LeaderMoved { get; } = new("broker-leader-moved", new(OwnBroker: true), async (f, ct) =>
+    public static Fault LeaderMoved { get; } = new("broker-leader-moved", new(BrokerNeed.OwnMock), async (f, ct) =>
     {
         var mock = Mock(f);
         for (var round = 1; round <= 6; round++)
@@ -43,7 +46,7 @@ public static partial class Cells
 
             await HoldAsync(TimeSpan.FromSeconds(1), ct);
         }
-    }) { MockOnlyBecause = NeedsMock };
+    });
 
     /// <summary>
     /// Bursts of retriable Produce errors; the idempotent producer retries them. The API runs with one request in
@@ -53,7 +56,7 @@ public static partial class Cells
     /// which refuses R2 (OUT_OF_ORDER_SEQUENCE_NUMBER) until R1 is in, but on the mock a 202 for a payload it never
     /// stored. This cell found exactly that at five in flight (one payload in ~800, "in Kafka: nowhere").
     /// </summary>
-    public static Fault ProduceErrors { get; } = new("broker-produce-errors", new(OwnBroker: true, ApiArgs: ["--Kafka:max.in.flight.requests.per.connection=1"]), async (f, ct) =>
+    public static Fault ProduceErrors { get; } = new("broker-produce-errors", new(BrokerNeed.OwnMock, ApiArgs: ["--Kafka:max.in.flight.requests.per.connection=1"]), async (f, ct) =>
     {
         ErrorCode[] burst =
         [
@@ -68,10 +71,10 @@ public static partial class Cells
         }
 
         Mock(f).ClearRequestErrors(KafkaApiKey.Produce);
-    }) { MockOnlyBecause = NeedsMock };
+    });
 
     /// <summary>Every broker answers 1.5 s late for 5 s.</summary>
-    public static Fault RttSpike { get; } = new("broker-rtt-spike", new(OwnBroker: true), async (f, ct) =>
+    public static Fault RttSpike { get; } = new("broker-rtt-spike", new(BrokerNeed.OwnMock), async (f, ct) =>
     {
         var mock = Mock(f);
         for (var b = 1; b <= mock.BrokerCount; b++)
@@ -84,10 +87,10 @@ public static partial class Cells
         {
             mock.SetBrokerRtt(b, 0);
         }
-    }) { MockOnlyBecause = NeedsMock };
+    });
 
     /// <summary>Bursts of retriable Fetch errors: the worker refetches, and whatever it reads twice must be absorbed.</summary>
-    public static Fault FetchErrors { get; } = new("broker-fetch-errors", new(OwnBroker: true), async (f, ct) =>
+    public static Fault FetchErrors { get; } = new("broker-fetch-errors", new(BrokerNeed.OwnMock), async (f, ct) =>
     {
         ErrorCode[] burst =
         [
@@ -102,5 +105,5 @@ public static partial class Cells
         }
 
         Mock(f).ClearRequestErrors(KafkaApiKey.Fetch);
-    }) { MockOnlyBecause = NeedsMock };
+    });
 }

@@ -6,11 +6,10 @@ namespace Ingest.Faults.Tests.Harness;
 
 /// <summary>
 /// The matrix's faults. Each holds its fault for a few seconds: a schedule, not synchronisation (the cell then
-/// waits on conditions with deadlines). Broker faults need the mock cluster's fault injection.
+/// waits on conditions with deadlines).
 /// </summary>
 public static partial class Cells
 {
-    private const string NeedsMock = "a real broker cannot be taken down, re-led or made to fail requests from a test (librdkafka mock cluster only)";
     private static readonly TimeSpan Hold = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -23,6 +22,9 @@ public static partial class Cells
         DatabaseRestart, ConnectionDrops, StatementTimeouts, DiskFull, LockContention,
         WorkerKill, RebalanceStorm, ScaleOutAndIn, ApiKill, ClientDisconnects,
     ];
+
+    /// <summary>The soak's faults on the real three-node cluster: its broker faults, then the soak's others (database, workers, API).</summary>
+    public static IReadOnlyList<Fault> SoakOnRealCluster => [.. RealBroker, .. Soak.Where(f => f.Needs.Broker != BrokerNeed.OwnMock)];
 
     private static int LeaderOf(FaultStack stack, int partition)
     {

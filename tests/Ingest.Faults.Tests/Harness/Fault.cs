@@ -5,14 +5,14 @@ namespace Ingest.Faults.Tests.Harness;
 /// by <see cref="InjectAsync"/> while the load runs.
 /// </summary>
 /// <param name="Name">Short name, printed first on the cell's result line.</param>
-/// <param name="Needs">What the cell's stack owns.</param>
+/// <param name="Needs">What the cell's stack owns, its broker included.</param>
 /// <param name="InjectAsync">Breaks something and repairs it; returns when the fault is over.</param>
 public sealed record Fault(string Name, StackNeeds Needs, Func<FaultContext, CancellationToken, Task> InjectAsync)
 {
     public LoadShape Load { get; init; } = LoadShape.Default;
 
-    /// <summary>Needs librdkafka's mock cluster's fault injection (a real broker cannot be made to do it from a test).</summary>
-    public string? MockOnlyBecause { get; init; }
+    /// <summary>Sets the stage before the load starts (e.g. leadership skewed, for an election to undo); outside the fault's window.</summary>
+    public Func<FaultStack, CancellationToken, Task>? PrepareAsync { get; init; }
 }
 
 /// <summary>What a fault may act on: the stack, and the clients' load (for faults of the clients themselves).</summary>

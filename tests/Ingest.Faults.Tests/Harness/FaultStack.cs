@@ -1,17 +1,9 @@
-using Ingest.Contracts;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
 using Ingest.Testing.MockKafka;
 using Npgsql;
 
 namespace Ingest.Faults.Tests.Harness;
-
-/// <summary>What a cell's stack must own: its broker (to break it), its database server (to stop it), how many workers.</summary>
-/// <param name="OwnBroker">A mock cluster of its own (fault injection); without one the shared fixture's broker and a topic of its own.</param>
-/// <param name="OwnPostgres">A Postgres cluster of its own (<see cref="PrivatePostgres"/>), to stop and restart.</param>
-/// <param name="Workers">Workers started before the load.</param>
-/// <param name="ApiArgs">Extra API settings (e.g. a smaller in-flight budget).</param>
-public sealed record StackNeeds(bool OwnBroker = false, bool OwnPostgres = false, int Workers = 1, IReadOnlyList<string>? ApiArgs = null);
 
 /// <summary>
 /// One cell's pipeline: a broker, a database, the API and workers as child processes (so they can be SIGKILLed,
@@ -29,37 +21,42 @@ public sealed class FaultStack : IAsyncDisposable
     private readonly List<WorkerProcess> _workers = [];
     private readonly List<WorkerProcess> _retired = [];
     private readonly PrivatePostgres? _postgres;
-    private readonly KafkaFixture _kafka;
     private readonly StackNeeds _needs;
 
-    private FaultStack(KafkaFixture kafka, MockCluster? mock, PrivatePostgres? postgres, string topic, string connectionString, StackNeeds needs)
+    private FaultStack(StackBroker broker, PrivatePostgres? postgres, string connectionString, StackNeeds needs)
     {
-        _kafka = kafka;
-        Mock = mock;
+        Broker = broker;
         _postgres = postgres;
-        Topic = topic;
         ConnectionString = connectionString;
         _needs = needs;
-        Backlog = new PartitionBacklog(BootstrapServers, topic, GroupId, Partitions, BacklogWindowBytes);
+        Backlog = new PartitionBacklog(BootstrapServers, Topic, GroupId, Partitions, BacklogWindowBytes);
     }
 
     /// <summary>The clients' flow control: bytes accepted but not yet committed by the workers, per partition.</summary>
     public PartitionBacklog Backlog { get; }
 
-    /// <summary>The cell's own mock cluster (fault injection), or null on the shared broker.</summary>
-    public MockCluster? Mock { get; }
+    /// <summary>Where the stack's topic lives, and the mock cluster or real nodes a fault acts on.</summary>
+    public StackBroker Broker { get; }
 
-    public string BootstrapServers => Mock?.BootstrapServers ?? _kafka.BootstrapServers;
+    /// <summary>The cell's own mock cluster (fault injection), or null.</summary>
+    public MockCluster? Mock => Broker.Mock;
 
-    public string Topic { get; }
+    public string BootstrapServers => Broker.BootstrapServers;
+
+    public string Topic => Broker.Topic;
 
     public string GroupId { get; } = $"faults-{Guid.NewGuid():N}";
 
     /// <summary>The database the workers store into.</summary>
     public string ConnectionString { get; }
 
-    /// <summary>The same database without pooling: the checks' connections must not outlive a restart.</summary>
-    public string UnpooledConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString;
+    /// <summary>
+    /// The same database for the harness's own connections: without pooling (they must not outlive a restart) and
+    /// without a statement timeout — the statement-timeout fault sets 100 ms on the database, which a harness connection
+    /// would inherit: a soak on a busy machine failed when its pg_terminate_backend took longer (57014).
+    /// </summary>
+    public string UnpooledConnectionString =>
+        new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false, Options = "-c statement_timeout=0" }.ConnectionString;
 
     public PrivatePostgres Postgres => _postgres ?? throw new InvalidOperationException("This cell does not own its Postgres.");
 
@@ -79,32 +76,12 @@ public sealed class FaultStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Worker group protocol: KIP-848 on the mock (its heartbeat is set to 500 ms, as FailoverTests do); classic on a real broker.</summary>
-    public string GroupProtocol => _kafka.IsMock ? "consumer" : "classic";
-
     /// <summary>Recent output of the API and every worker, for failure messages.</summary>
     public string Output => string.Join("\n---\n", new[] { Api }.Concat(_retired).Concat(_workers).OfType<WorkerProcess>().Select(p => p.Output));
 
-    public static async Task<FaultStack> CreateAsync(KafkaFixture kafka, PostgresFixture postgres, StackNeeds needs, CancellationToken ct)
+    public static async Task<FaultStack> CreateAsync(KafkaFixture kafka, RealCluster? real, PostgresFixture postgres, StackNeeds needs, CancellationToken ct)
     {
-        MockCluster? mock = null;
-        string topic;
-        if (kafka.IsMock)
-        {
-            // Even cells that do not break the broker get their own: a killed worker's group or a flood must not
-            // share a cluster with the rest of the suite.
-            mock = new MockCluster(brokers: 3);
-            topic = "payloads";
-            mock.CreateTopic(topic, Partitions, 3);
-            mock.CreateTopic(IngestTopics.DeadLetterFor(topic), Partitions, 3);
-            mock.SetGroupConsumerHeartbeatInterval(500);
-            mock.SetGroupConsumerSessionTimeout(6000);
-        }
-        else
-        {
-            topic = await kafka.CreateTopicAsync("faults", Partitions, ct);
-        }
-
+        var broker = await StackBroker.CreateAsync(needs.Broker, Partitions, kafka, real, ct);
         PrivatePostgres? own = null;
         string database;
         if (needs.OwnPostgres)
@@ -117,7 +94,7 @@ public sealed class FaultStack : IAsyncDisposable
             database = await postgres.CreateDatabaseAsync(ct);
         }
 
-        var stack = new FaultStack(kafka, mock, own, topic, database, needs);
+        var stack = new FaultStack(broker, own, database, needs);
         try
         {
             for (var i = 0; i < needs.Workers; i++)
@@ -162,7 +139,7 @@ public sealed class FaultStack : IAsyncDisposable
         var worker = await WorkerProcess.StartAsync([
             .. Common(),
             $"--Worker:GroupId={GroupId}",
-            $"--Kafka:group.protocol={GroupProtocol}",
+            $"--Kafka:group.protocol={Broker.GroupProtocol}",
             "--Worker:CommitInterval=00:00:00.200",
         ], ct);
         lock (_workers)
@@ -220,7 +197,7 @@ public sealed class FaultStack : IAsyncDisposable
         }
 
         Backlog.Dispose();
-        Mock?.Dispose();
+        await Broker.DisposeAsync();
     }
 
     private void Retire(WorkerProcess worker)
@@ -235,7 +212,7 @@ public sealed class FaultStack : IAsyncDisposable
     private IEnumerable<string> Common()
     {
         yield return $"--Kafka:BootstrapServers={BootstrapServers}";
-        foreach (var (key, value) in _kafka.ClientSettings)
+        foreach (var (key, value) in Broker.ClientSettings)
         {
             yield return $"--Kafka:{key}={value}";
         }

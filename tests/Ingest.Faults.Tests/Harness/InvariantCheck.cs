@@ -88,8 +88,33 @@ public static class InvariantCheck
             Unanswered = unanswered.Count,
             UnansweredStored = unanswered.Count(p => stored.Contains((p.Session, p.Seq))),
             MaxLatencyDuringFault = maxDuringFault,
+            StallAccepted = LongestGap(accepted.Select(p => p.AcceptedAt!.Value), faultStart, faultEnd),
+            StallStored = LongestGap(rows.Select(r => r.StoredAt), faultStart, faultEnd),
             Answers = new Dictionary<string, long>(ledger.Answers),
             Latencies = latencies,
         };
+    }
+
+    /// <summary>
+    /// The longest stretch without an event, over the stretches that began between <paramref name="from"/> and
+    /// <paramref name="to"/> (the fault's window): a stall that began during the fault counts whole, also when it outlasts
+    /// the fault (a cluster still electing after its nodes are back). The window's start counts as an event.
+    /// </summary>
+    public static TimeSpan LongestGap(IEnumerable<DateTimeOffset> events, DateTimeOffset from, DateTimeOffset to)
+    {
+        var longest = TimeSpan.Zero;
+        var previous = from;
+        foreach (var at in events.Where(e => e > from).Order())
+        {
+            longest = at - previous > longest ? at - previous : longest;
+            previous = at;
+            if (at >= to)
+            {
+                return longest;
+            }
+        }
+
+        // Nothing after the window: the stall lasted at least until now.
+        return DateTimeOffset.UtcNow - previous > longest ? DateTimeOffset.UtcNow - previous : longest;
     }
 }

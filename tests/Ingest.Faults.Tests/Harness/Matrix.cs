@@ -11,16 +11,25 @@ public static class Matrix
     private const int Warmup = 40;
     private const int Recovery = 30;
 
-    public static async Task<CellResult> RunAsync(Fault fault, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct)
+    public static Task<CellResult> RunAsync(Fault fault, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct) =>
+        RunAsync(fault, kafka, null, postgres, ct);
+
+    /// <summary>Runs <paramref name="fault"/>; <paramref name="real"/> is the fault collection's three-node cluster, for the cells that need it.</summary>
+    public static async Task<CellResult> RunAsync(Fault fault, KafkaFixture kafka, RealCluster? real, PostgresFixture postgres, CancellationToken ct)
     {
-        if (fault.MockOnlyBecause is { } reason && !kafka.IsMock)
+        if (fault.Needs.Broker == BrokerNeed.RealCluster && RealCluster.Unavailable is { } reason)
         {
             Report($"FAULT {fault.Name,-28} skipped: {reason}");
             Assert.Skip($"{fault.Name}: {reason}");
         }
 
         var clock = Stopwatch.StartNew();
-        await using var stack = await FaultStack.CreateAsync(kafka, postgres, fault.Needs, ct);
+        await using var stack = await FaultStack.CreateAsync(kafka, real, postgres, fault.Needs, ct);
+        if (fault.PrepareAsync is { } prepare)
+        {
+            await prepare(stack, ct);
+        }
+
         var ledger = new Ledger();
         var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, fault.Load, ledger, stack.Backlog, $"{fault.Name}-{Guid.NewGuid():N}"[..40]);
         DateTimeOffset faultStart, faultEnd;

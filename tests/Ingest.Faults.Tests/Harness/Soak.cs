@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -15,11 +16,17 @@ namespace Ingest.Faults.Tests.Harness;
 /// </summary>
 public static class Soak
 {
+    /// <summary>
+    /// Runs the soak for <paramref name="duration"/>. With <paramref name="real"/> the stack runs on the fault collection's
+    /// real three-node cluster and the broker faults are the real cluster's (nodes killed, stopped, paused, an election);
+    /// without, on a mock cluster of its own with the mock's broker faults.
+    /// </summary>
     public static async Task<CellResult> RunAsync(
-        TimeSpan duration, string outputDirectory, KafkaFixture kafka, PostgresFixture postgres, CancellationToken ct)
+        TimeSpan duration, string outputDirectory, KafkaFixture kafka, RealCluster? real, PostgresFixture postgres, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
-        await using var stack = await FaultStack.CreateAsync(kafka, postgres, new StackNeeds(OwnBroker: true, OwnPostgres: true, Workers: 2), ct);
+        var broker = real is null ? BrokerNeed.OwnMock : BrokerNeed.RealCluster;
+        await using var stack = await FaultStack.CreateAsync(kafka, real, postgres, new StackNeeds(broker, OwnPostgres: true, Workers: 2), ct);
         var ledger = new Ledger();
         var started = DateTimeOffset.UtcNow;
         var samples = new List<(double Seconds, string Fault, long ApiRss, long WorkerRss, long Accepted)>();
@@ -41,7 +48,7 @@ public static class Soak
         var windows = new List<(string Fault, DateTimeOffset Start, DateTimeOffset End)>();
         try
         {
-            await RunFaultsAsync(stack, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), kafka.IsMock, ct);
+            await RunFaultsAsync(stack, real, ledger, clock, duration, windows, name => Volatile.Write(ref current, name), ct);
             await Matrix.DrainAsync(stack, ledger, ct);
         }
         finally
@@ -55,11 +62,14 @@ public static class Soak
 
         var result = await InvariantCheck.RunAsync($"soak-{duration.TotalMinutes:0}min", stack, ledger, started, DateTimeOffset.UtcNow, ct);
         result.Elapsed = clock.Elapsed;
+        var acceptedAt = ledger.Sent.Where(p => p.AcceptedAt is not null).Select(p => p.AcceptedAt!.Value).ToList();
+        var storedAt = result.Latencies.Select(l => l.StoredAt).ToList();
         foreach (var (fault, start, end) in windows)
         {
             var worst = result.Latencies.Where(l => l.StoredAt >= start && l.StoredAt - l.Latency <= end).Select(l => l.Latency).DefaultIfEmpty().Max();
             Matrix.Report(string.Create(CultureInfo.InvariantCulture,
-                $"SOAK {start - started:hh\\:mm\\:ss} {fault,-28} lasted {(end - start).TotalSeconds:0.0}s max-e2e={worst.TotalMilliseconds:0}ms"));
+                $"SOAK {start - started:hh\\:mm\\:ss} {fault,-28} lasted {(end - start).TotalSeconds:0.0}s max-e2e={worst.TotalMilliseconds:0}ms " +
+                $"stall-202={InvariantCheck.LongestGap(acceptedAt, start, end).TotalMilliseconds:0}ms stall-stored={InvariantCheck.LongestGap(storedAt, start, end).TotalMilliseconds:0}ms"));
         }
 
         await WriteAsync(outputDirectory, started, samples, result, ct);
@@ -68,15 +78,20 @@ public static class Soak
     }
 
     private static async Task RunFaultsAsync(
-        FaultStack stack, Ledger ledger, Stopwatch clock, TimeSpan duration, List<(string Fault, DateTimeOffset Start, DateTimeOffset End)> windows,
-        Action<string> setCurrent, bool isMock, CancellationToken ct)
+        FaultStack stack, RealCluster? real, Ledger ledger, Stopwatch clock, TimeSpan duration, List<(string Fault, DateTimeOffset Start, DateTimeOffset End)> windows,
+        Action<string> setCurrent, CancellationToken ct)
     {
-        var faults = Cells.Soak.Where(f => f.MockOnlyBecause is null || isMock).ToList();
+        var faults = real is null ? Cells.Soak : Cells.SoakOnRealCluster;
         await using (var clients = new RecordingClients(stack.ApiAddress, TestApiKeys.IngestReadKey, LoadShape.Default, ledger, stack.Backlog, $"soak-{Guid.NewGuid():N}"[..20]))
         {
             for (var round = 0; clock.Elapsed < duration; round++)
             {
                 var fault = faults[round % faults.Count];
+                if (real is not null)
+                {
+                    await real.GetHealthyAsync(ct); // the previous fault's nodes back and in sync, as between the matrix's cells
+                }
+
                 var before = ledger.AcceptedCount;
                 setCurrent(fault.Name);
                 var start = DateTimeOffset.UtcNow;
@@ -99,10 +114,20 @@ public static class Soak
 
     private static string NotCaughtUp(FaultStack stack, string fault, List<(string Session, long Seq)> missing)
     {
-        var places = TopicLog.Locate(stack.BootstrapServers, stack.Topic, FaultStack.Partitions, [.. missing.Take(10)]);
-        return $"soak: workers did not catch up after {fault}: {missing.Count} accepted payloads not stored, e.g.\n" +
-            string.Join('\n', places.Select(p => $"{p.Key.Session}/{p.Key.Seq} in Kafka: {(p.Value.Count > 0 ? string.Join(", ", p.Value) : "nowhere")}")) +
-            $"\n{Matrix.Tail(stack.Output)}";
+        string where;
+        try
+        {
+            var places = TopicLog.Locate(stack.BootstrapServers, stack.Topic, FaultStack.Partitions, [.. missing.Take(10)]);
+            where = string.Join('\n', places.Select(p => $"{p.Key.Session}/{p.Key.Seq} in Kafka: {(p.Value.Count > 0 ? string.Join(", ", p.Value) : "nowhere")}"));
+        }
+        catch (Exception ex) when (ex is KafkaException or Xunit.Sdk.XunitException)
+        {
+            // A broker still down must not hide what the soak found.
+            where = $"{string.Join(", ", missing.Take(10))} (the payload topic could not be read: {ex.Message})";
+        }
+
+        var cluster = stack.Broker.Cluster is { } nodes ? $"\n{RealCluster.Describe(nodes, stack.Topic, stack.GroupId)}" : "";
+        return $"soak: workers did not catch up after {fault}: {missing.Count} accepted payloads not stored, e.g.\n{where}{cluster}\n{Matrix.Tail(stack.Output)}";
     }
 
     private static async Task WriteAsync(
