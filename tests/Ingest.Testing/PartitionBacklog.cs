@@ -4,12 +4,12 @@ using Xunit;
 namespace Ingest.Testing;
 
 /// <summary>
-/// Flow control per partition for whoever loads a topic in a test, paced by the workers' committed offsets: a message
-/// may be sent only while the bytes sent but not yet committed on its partition stay within a window. The mock
-/// cluster keeps ~5 MiB per partition and silently drops the oldest (MEASURED.md); a window under that keeps every
-/// uncommitted message on the log, so whichever worker owns the partition next can still fetch it. Every look also
-/// checks that the log still starts at or before the committed offset: when it does not, the broker dropped messages
-/// nobody had consumed, and the test fails saying so instead of blaming the product for a loss the harness caused.
+/// The bytes sent but not yet committed by the workers, per partition, for whoever loads a topic in a test, and the
+/// check that the broker never dropped what nobody had consumed: every look verifies that the log still starts at or
+/// before the workers' committed offset, and a test fails saying so when it does not. With a window it is also flow
+/// control for loads that bypass the API (and so its backlog guard): a message may be sent only while the bytes sent
+/// but not committed on its partition stay within it. The mock cluster keeps ~5 MiB per partition and silently drops
+/// the oldest; a window under that keeps every uncommitted message on the log.
 /// </summary>
 public sealed class PartitionBacklog : IDisposable
 {
@@ -18,7 +18,7 @@ public sealed class PartitionBacklog : IDisposable
 
     private readonly IConsumer<byte[], byte[]> _reader;
     private readonly List<TopicPartition> _partitions;
-    private readonly long _windowBytes;
+    private readonly long? _windowBytes;
     private readonly Lock _gate = new();
     // Per partition: messages not yet committed, (offset, bytes), in the order they were reported.
     private readonly List<(long Offset, long Bytes)>[] _uncommitted;
@@ -32,8 +32,8 @@ public sealed class PartitionBacklog : IDisposable
     /// <param name="topic">The topic being loaded.</param>
     /// <param name="groupId">The workers' group: only its committed offsets are read (this never joins it).</param>
     /// <param name="partitions">The topic's partition count.</param>
-    /// <param name="windowBytes">Most bytes a partition may hold uncommitted.</param>
-    public PartitionBacklog(string bootstrapServers, string topic, string groupId, int partitions, long windowBytes)
+    /// <param name="windowBytes">Most bytes a partition may hold uncommitted, or null to only watch (no flow control).</param>
+    public PartitionBacklog(string bootstrapServers, string topic, string groupId, int partitions, long? windowBytes)
     {
         _reader = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
@@ -95,6 +95,26 @@ public sealed class PartitionBacklog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Looks at the committed offsets and log starts until <paramref name="cancellationToken"/> fires, every
+    /// <paramref name="interval"/>; fails (the returned task faults) the first time the log starts past a committed offset.
+    /// </summary>
+    public async Task WatchAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            do
+            {
+                await RefreshAsync(cancellationToken);
+            }
+            while (await timer.WaitForNextTickAsync(cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>Records a message on the log (after its delivery report); reports may come in any offset order.</summary>
     public void Produced(int partition, long offset, long bytes)
     {
@@ -138,7 +158,8 @@ public sealed class PartitionBacklog : IDisposable
     }
 
     /// <summary>True when <paramref name="bytes"/> more would overflow the window (never when nothing is outstanding).</summary>
-    private bool IsFull(int partition, long bytes) => Backlog(partition) is var backlog && backlog > 0 && backlog + bytes > _windowBytes;
+    private bool IsFull(int partition, long bytes) =>
+        _windowBytes is { } window && Backlog(partition) is var backlog && backlog > 0 && backlog + bytes > window;
 
     /// <summary>Reads the committed offsets and log starts, at most every 20 ms whoever asks.</summary>
     private async Task RefreshAsync(CancellationToken cancellationToken)

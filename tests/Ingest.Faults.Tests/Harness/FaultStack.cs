@@ -13,11 +13,6 @@ public sealed class FaultStack : IAsyncDisposable
 {
     public const int Partitions = 4;
 
-    /// <summary>
-    /// Most bytes (as sent, before LZ4) the clients may have accepted but the workers not committed on one partition:
-    /// well under the embedded broker's 5 MiB per partition, so a stalled worker never loses its backlog to retention.
-    /// </summary>
-    public const long BacklogWindowBytes = 3 * 1024 * 1024;
     private readonly List<WorkerProcess> _workers = [];
     private readonly List<WorkerProcess> _retired = [];
     private readonly PrivatePostgres? _postgres;
@@ -29,10 +24,12 @@ public sealed class FaultStack : IAsyncDisposable
         _postgres = postgres;
         ConnectionString = connectionString;
         _needs = needs;
-        Backlog = new PartitionBacklog(BootstrapServers, Topic, GroupId, Partitions, BacklogWindowBytes);
+        // No window: the clients are held back by the API's backlog guard (503 backlog-full), as in production; the
+        // harness only checks that the broker never dropped anything the workers had not committed.
+        Backlog = new PartitionBacklog(BootstrapServers, Topic, GroupId, Partitions, windowBytes: null);
     }
 
-    /// <summary>The clients' flow control: bytes accepted but not yet committed by the workers, per partition.</summary>
+    /// <summary>Bytes accepted but not yet committed by the workers, per partition, and the watch on the log's start.</summary>
     public PartitionBacklog Backlog { get; }
 
     /// <summary>Where the stack's topic lives, and the mock cluster or real nodes a fault acts on.</summary>

@@ -31,9 +31,10 @@ public sealed record LoadShape(int Sessions, TimeSpan Pace, Func<Random, long> S
 /// Recording clients through the real API: each session posts its payloads one after another (recording-like JSON
 /// from the load generator), and retries 429, 503 and no answer with the same (session, seq) and the same bytes
 /// until it gets a 202, as a recording client does. Every attempt and answer goes into the <see cref="Ledger"/>.
-/// A session starts a payload only when its partition has room in the stack's <see cref="PartitionBacklog"/> (the
-/// 202 says where the payload landed), so a stalled worker holds the clients back before the embedded broker's
-/// retention would drop what the worker has not read: the load is as hard as the broker can keep, never harder.
+/// Nothing paces them but the API: a stalled worker holds them back through its backlog guard (503 backlog-full)
+/// before the embedded broker's retention could drop what the worker has not read. Each 202 (it says where the payload
+/// landed) goes into the stack's <see cref="PartitionBacklog"/>, which watches, while the clients run, that the log
+/// never starts past what the workers committed: a payload lost to retention fails the cell, never passes unseen.
 /// </summary>
 public sealed class RecordingClients : IAsyncDisposable
 {
@@ -44,6 +45,7 @@ public sealed class RecordingClients : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly Task[] _sessions;
+    private readonly Task _watch;
 
     public RecordingClients(Uri api, string key, LoadShape shape, Ledger ledger, PartitionBacklog backlog, string prefix)
     {
@@ -58,6 +60,7 @@ public sealed class RecordingClients : IAsyncDisposable
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         _sessions = [.. Enumerable.Range(0, shape.Sessions).Select(i => Task.Run(() => RunSessionAsync(
             string.Create(CultureInfo.InvariantCulture, $"{prefix}-{i:D3}"), i)))];
+        _watch = backlog.WatchAsync(TimeSpan.FromMilliseconds(250), _stopping.Token);
     }
 
     public Ledger Ledger { get; }
@@ -68,10 +71,10 @@ public sealed class RecordingClients : IAsyncDisposable
     /// <summary>Completes when every session has sent its <see cref="LoadShape.PayloadsPerSession"/> (or was stopped).</summary>
     public Task Completion => Task.WhenAll(_sessions);
 
-    /// <summary>Throws what stopped a session (its partition stalled, or the broker dropped what nobody had read).</summary>
+    /// <summary>Throws what stopped a session, or that the broker dropped what nobody had read.</summary>
     public void ThrowIfFailed()
     {
-        if (_sessions.FirstOrDefault(s => s.IsFaulted) is { Exception: { } failure })
+        if (_sessions.Append(_watch).FirstOrDefault(s => s.IsFaulted) is { Exception: { } failure })
         {
             throw failure.InnerException ?? failure;
         }
@@ -86,6 +89,7 @@ public sealed class RecordingClients : IAsyncDisposable
         await _stopping.CancelAsync();
         _abort.CancelAfter(finishWithin);
         await Task.WhenAll(_sessions);
+        await _watch;
     }
 
     public async ValueTask DisposeAsync()
@@ -93,6 +97,7 @@ public sealed class RecordingClients : IAsyncDisposable
         await _abort.CancelAsync();
         await _stopping.CancelAsync();
         await Task.WhenAll(_sessions);
+        await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _http.Dispose();
         _stopping.Dispose();
         _abort.Dispose();
@@ -106,15 +111,6 @@ public sealed class RecordingClients : IAsyncDisposable
         for (var seq = 0L; !_stopping.IsCancellationRequested && seq < (_shape.PayloadsPerSession ?? long.MaxValue); seq++)
         {
             var (seed, size) = (random.Next(), _shape.Size(random));
-            try
-            {
-                await _backlog.WaitForRoomAsync(partition, size, () => $"session {session}", _stopping.Token);
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                break;
-            }
-
             var started = DateTimeOffset.UtcNow;
             var payload = Ledger.Begin(session, seq, seed, size);
             for (var attempt = 1; payload.AcceptedAt is null && !_abort.IsCancellationRequested; attempt++)
