@@ -1,3 +1,4 @@
+using Ingest.Api.Limits;
 using Ingest.Contracts.Chunking;
 using Microsoft.Extensions.Options;
 
@@ -83,6 +84,27 @@ public sealed class ApiOptions
     /// guard and the status page count as stored. Default <c>ingest-worker</c>.
     /// </summary>
     public string WorkerGroupId { get; set; } = "ingest-worker";
+
+    /// <summary>
+    /// An upload whose client sends nothing for this long while the API waits for its bytes is answered 408
+    /// <c>upload-idle</c> and its budget returned. Counted from each read the API starts (so from the last bytes
+    /// received, not an average rate); time the API itself does not read — waiting for budget, Kafka or the backlog
+    /// guard — does not count. Default 5 s: a connected client sends its next bytes within a round trip or two; a
+    /// lossy mobile link retransmits within a few seconds.
+    /// </summary>
+    public TimeSpan UploadIdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Limits every project gets unless <c>Ingest:Projects:{p}:Limits</c> says otherwise: 256 uploads at once (the
+    /// benchmark's highest concurrency), a quarter of the in-flight budget, no request or byte rate limit.
+    /// </summary>
+    public UploadLimitOptions ProjectLimits { get; set; } = new()
+    {
+        MaxConcurrentUploads = 256,
+        RequestsPerSecond = 0,
+        BytesPerSecond = 0,
+        BudgetShare = 0.25,
+    };
 }
 
 /// <summary>Start-up validation of <see cref="ApiOptions"/>; each message names the key.</summary>
@@ -169,6 +191,12 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
             failures.Add($"{ApiOptions.Section}:WorkerGroupId must not be empty.");
         }
 
+        if (options.UploadIdleTimeout < TimeSpan.FromMilliseconds(100) || options.UploadIdleTimeout > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{ApiOptions.Section}:UploadIdleTimeout must be between 100 ms and 1 hour; got {options.UploadIdleTimeout}.");
+        }
+
+        options.ProjectLimits.Validate($"{ApiOptions.Section}:ProjectLimits", isKey: false, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

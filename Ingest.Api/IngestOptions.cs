@@ -1,3 +1,4 @@
+using Ingest.Api.Limits;
 using Ingest.Contracts;
 
 namespace Ingest.Api;
@@ -22,6 +23,9 @@ public sealed class ProjectOptions
 
     /// <summary><c>Ingest:Projects:{projectId}:AllowedOrigins:{n}</c>, e.g. <c>https://app.example.com</c>.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary><c>Ingest:Projects:{projectId}:Limits</c>: what differs from <c>Api:ProjectLimits</c> for this project.</summary>
+    public UploadLimitOptions? Limits { get; set; }
 }
 
 /// <summary>One API key, configured by its hash only: the key itself never appears in configuration.</summary>
@@ -32,4 +36,10 @@ public sealed class ApiKeyOptions
 
     /// <summary><c>ingest</c>, <c>read</c> or <c>ingest,read</c>.</summary>
     public string? Scopes { get; set; }
+
+    /// <summary>
+    /// <c>Ingest:Projects:{projectId}:Keys:{n}:Limits</c>: limits of this key's uploads within its project's, e.g. a
+    /// public browser key held below the project's server-side key. Unset: only the project's limits.
+    /// </summary>
+    public UploadLimitOptions? Limits { get; set; }
 }

@@ -33,6 +33,12 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
                 ValidateKey($"{prefix}:Keys:{i.ToString(CultureInfo.InvariantCulture)}", project.Keys[i], seenHashes, failures);
             }
 
+            project.Limits?.Validate($"{prefix}:Limits", isKey: false, failures);
+            for (var i = 0; i < project.Keys.Count; i++)
+            {
+                project.Keys[i].Limits?.Validate($"{prefix}:Keys:{i.ToString(CultureInfo.InvariantCulture)}:Limits", isKey: true, failures);
+            }
+
             for (var i = 0; i < project.AllowedOrigins.Count; i++)
             {
                 if (ProjectOrigins.Normalize(project.AllowedOrigins[i]) is null)

@@ -12,12 +12,19 @@ public static class ApiClaims
     /// <summary>The project the key belongs to.</summary>
     public const string Project = "ingest:project";
 
+    /// <summary>Which configured key it is (<c>{project}/{n}</c>), for per-key limits.</summary>
+    public const string Key = "ingest:key";
+
     /// <summary>One claim per granted scope (<see cref="ApiScope"/>).</summary>
     public const string Scope = "scope";
 
     /// <summary>The caller's project; only endpoints that require authorization call this.</summary>
     public static string ProjectId(this ClaimsPrincipal user) =>
         user.FindFirstValue(Project) ?? throw new InvalidOperationException("Authenticated principal without a project claim.");
+
+    /// <summary>The caller's key id (<c>{project}/{n}</c>); only endpoints that require authorization call this.</summary>
+    public static string KeyId(this ClaimsPrincipal user) =>
+        user.FindFirstValue(Key) ?? throw new InvalidOperationException("Authenticated principal without a key claim.");
 }
 
 /// <summary>
@@ -57,7 +64,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail("Unknown API key."));
         }
 
-        List<Claim> claims = [new(ApiClaims.Project, match.ProjectId), .. ApiScope.Names(match.Scopes).Select(s => new Claim(ApiClaims.Scope, s))];
+        List<Claim> claims = [new(ApiClaims.Project, match.ProjectId), new(ApiClaims.Key, match.KeyId), .. ApiScope.Names(match.Scopes).Select(s => new Claim(ApiClaims.Scope, s))];
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName)));
     }

@@ -4,8 +4,11 @@ using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Auth;
 
-/// <summary>The project and scopes a presented API key stands for.</summary>
-public sealed record ApiKeyMatch(string ProjectId, ApiScopes Scopes);
+/// <summary>
+/// The project and scopes a presented API key stands for; <see cref="KeyId"/> (<c>{project}/{n}</c>, its place in
+/// configuration, never the key) names it for per-key limits.
+/// </summary>
+public sealed record ApiKeyMatch(string ProjectId, ApiScopes Scopes, string KeyId);
 
 /// <summary>
 /// Configured API keys, held as SHA-256 hashes. A lookup hashes the presented key and compares it with
@@ -27,9 +30,9 @@ public sealed class ApiKeyRegistry
     {
         _entries =
         [
-            .. options.Projects.SelectMany(project => project.Value.Keys.Select(key => new Entry(
+            .. options.Projects.SelectMany(project => project.Value.Keys.Select((key, n) => new Entry(
                 Convert.FromHexString(key.Sha256!.Trim()),
-                new ApiKeyMatch(project.Key, ParseScopes(key.Scopes))))),
+                new ApiKeyMatch(project.Key, ParseScopes(key.Scopes), KeyIdOf(project.Key, n))))),
         ];
         _originsByProject = options.Projects.ToDictionary(
             project => project.Key,
@@ -77,6 +80,9 @@ public sealed class ApiKeyRegistry
     /// </summary>
     public bool IsOriginAllowedForAnyProject(string origin) =>
         ProjectOrigins.Normalize(origin) is { } normalized && _allOrigins.Contains(normalized);
+
+    /// <summary>The id of key <paramref name="index"/> of <paramref name="projectId"/>: <c>{project}/{n}</c>.</summary>
+    public static string KeyIdOf(string projectId, int index) => $"{projectId}/{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     private static ApiScopes ParseScopes(string? text) =>
         ApiScope.TryParse(text, out var scopes, out _)

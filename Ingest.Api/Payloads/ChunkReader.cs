@@ -1,18 +1,30 @@
 using System.Buffers;
 using Ingest.Api.Backpressure;
+using Ingest.Api.Limits;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>The first read of a request found the in-flight budget spent (429).</summary>
-public sealed class BudgetSpentException() : Exception("The in-flight byte budget is spent.");
+/// <summary>
+/// The first read of a request found the in-flight budget spent (429): the whole budget, or — when
+/// <see cref="ShareSpent"/> — only its project's share.
+/// </summary>
+public sealed class BudgetSpentException(bool shareSpent) : Exception(shareSpent ? "The project's share of the in-flight budget is spent." : "The in-flight byte budget is spent.")
+{
+    public bool ShareSpent { get; } = shareSpent;
+}
 
 /// <summary>An upload in progress waited longer than <c>Api:BudgetWaitTimeout</c> for budget (503).</summary>
 public sealed class BudgetTimeoutException() : Exception("No in-flight budget became free in time.");
 
-/// <summary>Decoded bytes of one chunk in a pooled buffer, with the budget they hold until Kafka acknowledges them.</summary>
-public sealed class Chunk(int capacity)
+/// <summary>
+/// Decoded bytes of one chunk in a pooled buffer, with the budget they hold (in their project's account) until Kafka
+/// acknowledges them. The buffer is rented when the first bytes are there, so an upload whose client sends nothing
+/// holds no buffer.
+/// </summary>
+public sealed class Chunk(int capacity, BudgetAccount account)
 {
-    private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(capacity);
+    private byte[]? _buffer;
+    private bool _returned;
 
     public int Capacity { get; } = capacity;
 
@@ -24,9 +36,14 @@ public sealed class Chunk(int capacity)
     /// <summary>The body ended (verified) within or right after this chunk.</summary>
     public bool AtEnd { get; set; }
 
-    public ReadOnlySpan<byte> Data => Buffer.AsSpan(0, Length);
+    public ReadOnlySpan<byte> Data => Length == 0 ? [] : Buffer.AsSpan(0, Length);
 
-    private byte[] Buffer => _buffer ?? throw new ObjectDisposedException(nameof(Chunk));
+    private byte[] Buffer => _returned
+        ? throw new ObjectDisposedException(nameof(Chunk))
+        : _buffer ??= ArrayPool<byte>.Shared.Rent(Capacity);
+
+    /// <summary>The account the budget was taken from.</summary>
+    public BudgetAccount Account => account;
 
     public Memory<byte> Free(int count) => Buffer.AsMemory(Length, count);
 
@@ -39,35 +56,39 @@ public sealed class Chunk(int capacity)
     /// <summary>Gives the buffer back to the pool; the budget stays held until <see cref="ReleaseBudget"/>.</summary>
     public void ReturnBuffer()
     {
+        _returned = true;
         if (Interlocked.Exchange(ref _buffer, null) is { } rented)
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
-    public void ReleaseBudget(InFlightBudget budget)
+    public void ReleaseBudget()
     {
-        budget.Release(Reserved);
+        account.Release(Reserved);
         Reserved = 0;
     }
 
     /// <summary>For a chunk that will never be produced: buffer and budget back.</summary>
-    public void Discard(InFlightBudget budget)
+    public void Discard()
     {
         ReturnBuffer();
-        ReleaseBudget(budget);
+        ReleaseBudget();
     }
 }
 
 /// <summary>
-/// Cuts a decoded body into chunks, taking budget before every read (at most 64 KiB at a time). The very
-/// first read of a request only takes budget that is free now (else <see cref="BudgetSpentException"/>).
-/// Later, when budget is short, a chunk holding bytes is handed back early, shorter than full, so that it is
-/// produced and its budget comes back with Kafka's acknowledgement: an upload waits for budget (up to
-/// <c>Api:BudgetWaitTimeout</c>, which slows its client down through TCP) only while it holds no unproduced
-/// bytes, so uploads can never all wait on each other.
+/// Cuts a decoded body into chunks. Before every read (at most 64 KiB) it waits for the client's bytes — taking no budget
+/// meanwhile, so a client that sends headers only or stops half-way holds none beyond what it sent, and is ended after
+/// <c>Api:UploadIdleTimeout</c> — then takes budget from its project's account for the read. The very first read of a
+/// request only takes budget that is free now (else <see cref="BudgetSpentException"/>). Later, when budget is short, a
+/// chunk holding bytes is handed back early, shorter than full, so that it is produced and its budget comes back with
+/// Kafka's acknowledgement: an upload waits for budget (up to <c>Api:BudgetWaitTimeout</c>, which slows its client down
+/// through TCP) only while it holds no unproduced bytes, so uploads can never all wait on each other. Bytes read are then
+/// taken from the caller's byte-rate buckets, if any (waiting while they are empty, which slows the client too).
 /// </summary>
-public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, int chunkBytes, TimeSpan waitTimeout, long? identityLength)
+public sealed class ChunkReader(
+    PayloadBodyStream body, BudgetAccount account, UploadAdmission? admission, int chunkBytes, TimeSpan waitTimeout, long? identityLength)
 {
     private const int ReadGranule = 64 * 1024;
     private readonly byte[] _probe = new byte[1];
@@ -76,7 +97,7 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
     /// <summary>The next chunk: full, shorter when budget is short, or the last one with <see cref="Chunk.AtEnd"/> (maybe empty).</summary>
     public async Task<Chunk> ReadAsync(CancellationToken cancellationToken)
     {
-        var chunk = new Chunk(chunkBytes);
+        var chunk = new Chunk(chunkBytes, account);
         try
         {
             while (true)
@@ -99,6 +120,12 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
                     want = (int)Math.Max(1, Math.Min(want, length - body.DecodedLength + 1));
                 }
 
+                if (!_started && !account.HasRoom(want))
+                {
+                    throw new BudgetSpentException(ShareSpent(want)); // refused before waiting for its bytes
+                }
+
+                await body.WaitForDataAsync(cancellationToken);
                 if (!await TakeAsync(want, canFlush: chunk.Length > 0, cancellationToken))
                 {
                     return chunk; // budget is short: produce what we hold before waiting
@@ -111,22 +138,27 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
                 }
                 catch
                 {
-                    budget.Release(want);
+                    account.Release(want);
                     throw;
                 }
 
-                budget.Release(want - read);
+                account.Release(want - read);
                 chunk.Filled(read);
                 if (read == 0)
                 {
                     chunk.AtEnd = true;
                     return chunk;
                 }
+
+                if (admission is not null)
+                {
+                    await admission.ConsumeBytesAsync(read, cancellationToken);
+                }
             }
         }
         catch
         {
-            chunk.Discard(budget);
+            chunk.Discard();
             throw;
         }
     }
@@ -137,10 +169,10 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
         if (!_started)
         {
             _started = true;
-            return budget.TryAcquire(bytes) ? true : throw new BudgetSpentException();
+            return account.TryAcquire(bytes) ? true : throw new BudgetSpentException(ShareSpent(bytes));
         }
 
-        if (budget.TryAcquire(bytes))
+        if (account.TryAcquire(bytes))
         {
             return true;
         }
@@ -154,7 +186,7 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
         timeout.CancelAfter(waitTimeout);
         try
         {
-            await budget.AcquireAsync(bytes, timeout.Token);
+            await account.AcquireAsync(bytes, timeout.Token);
             return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -162,4 +194,7 @@ public sealed class ChunkReader(PayloadBodyStream body, InFlightBudget budget, i
             throw new BudgetTimeoutException();
         }
     }
+
+    /// <summary>Whether it is the project's share, not the whole budget, that has no room for <paramref name="bytes"/>.</summary>
+    private bool ShareSpent(int bytes) => account.Used + Math.Min(bytes, account.Cap) > account.Cap;
 }

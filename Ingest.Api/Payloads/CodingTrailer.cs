@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.IO.Pipelines;
 
 namespace Ingest.Api.Payloads;
 
@@ -64,8 +66,13 @@ public sealed class CodingTrailer(ContentCoding coding)
     }
 }
 
-/// <summary>Passes reads through, remembering the first and the last 8 bytes (the request body stays Kestrel's to close).</summary>
-public sealed class RecordingStream(Stream inner) : Stream
+/// <summary>
+/// The request body as a stream for the decoders, read from its <see cref="PipeReader"/>: remembers the first and the
+/// last 8 bytes (for the coding's trailer), shows the raw bytes to an <see cref="Lz4FrameGuard"/> before the decoder sees
+/// them, and ends a wait for the client's bytes longer than the idle timeout with <see cref="UploadIdleException"/>. The
+/// request body stays Kestrel's to complete.
+/// </summary>
+public sealed class RecordingStream(PipeReader inner, TimeSpan idleTimeout, Lz4FrameGuard? guard = null) : Stream
 {
     private const int Keep = 8;
     private readonly byte[] _head = new byte[Keep];
@@ -85,18 +92,34 @@ public sealed class RecordingStream(Stream inner) : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Record(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-
-    public override int Read(Span<byte> buffer) => Record(buffer[..inner.Read(buffer)]);
+    /// <summary>Kestrel allows no synchronous body reads, and neither decoder makes one on the asynchronous path.</summary>
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Request bodies are read asynchronously.");
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, cancellationToken);
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        var result = await ReadPipeAsync(cancellationToken);
+        var data = result.Buffer;
+        var read = (int)Math.Min(data.Length, buffer.Length);
+        data.Slice(0, read).CopyTo(buffer.Span);
+        inner.AdvanceTo(data.GetPosition(read));
+        guard?.Observe(buffer.Span[..read]);
         return Record(buffer.Span[..read]);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <summary>Returns once bytes are there to read (or the body has ended), reading none of them.</summary>
+    public async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        var result = await ReadPipeAsync(cancellationToken);
+        inner.AdvanceTo(result.Buffer.Start); // nothing consumed, nothing examined: the next read returns these bytes at once
+    }
 
     public override void Flush()
     {
@@ -107,6 +130,31 @@ public sealed class RecordingStream(Stream inner) : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    /// <summary>Bytes already there at once; else a wait for the client bounded by the idle timeout, counted from now.</summary>
+    private async ValueTask<ReadResult> ReadPipeAsync(CancellationToken cancellationToken)
+    {
+        if (inner.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        if (idleTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return await inner.ReadAsync(cancellationToken);
+        }
+
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(idleTimeout);
+        try
+        {
+            return await inner.ReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new UploadIdleException(idleTimeout);
+        }
+    }
 
     private int Record(ReadOnlySpan<byte> read)
     {

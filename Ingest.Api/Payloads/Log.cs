@@ -20,4 +20,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Body of {ProjectId}/{SessionId} seq {Seq} refused by Kestrel ({Status}): {Reason}")]
     public static partial void BadBody(ILogger logger, string projectId, string sessionId, long seq, int status, string reason);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Client of {ProjectId}/{SessionId} seq {Seq} sent nothing for {Timeout}; answered 408, its last chunk was not produced")]
+    public static partial void Idle(ILogger logger, string projectId, string sessionId, long seq, TimeSpan timeout);
 }

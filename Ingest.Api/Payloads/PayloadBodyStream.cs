@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.IO.Pipelines;
 using K4os.Compression.LZ4.Streams;
 
 namespace Ingest.Api.Payloads;
@@ -13,6 +14,15 @@ public enum BodyOutcome
 
     /// <summary>Not valid gzip / LZ4 frame data, or its trailer does not match.</summary>
     Undecodable,
+
+    /// <summary>An LZ4 frame declares blocks larger than <see cref="Lz4FrameGuard.MaxBlockBytes"/>.</summary>
+    BlockTooLarge,
+}
+
+/// <summary>The client sent nothing for <c>Api:UploadIdleTimeout</c> while the API waited for its bytes (408).</summary>
+public sealed class UploadIdleException(TimeSpan timeout) : Exception($"No bytes came for {timeout}.")
+{
+    public TimeSpan Timeout { get; } = timeout;
 }
 
 /// <summary>The body cannot become a payload; nothing of it may be answered 202.</summary>
@@ -37,9 +47,9 @@ public sealed class PayloadBodyStream : IAsyncDisposable
     private readonly CodingTrailer _trailer;
     private bool _ended;
 
-    private PayloadBodyStream(Stream body, ContentCoding coding, long limit)
+    private PayloadBodyStream(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout)
     {
-        _raw = new RecordingStream(body);
+        _raw = new RecordingStream(body, idleTimeout, coding == ContentCoding.Lz4 ? new Lz4FrameGuard() : null);
         _coding = coding;
         _limit = limit;
         _trailer = new CodingTrailer(coding);
@@ -54,8 +64,22 @@ public sealed class PayloadBodyStream : IAsyncDisposable
     /// <summary>Decoded bytes returned so far.</summary>
     public long DecodedLength { get; private set; }
 
-    /// <summary>Decodes <paramref name="body"/>, refusing more than <paramref name="limit"/> decoded bytes.</summary>
-    public static PayloadBodyStream Open(Stream body, ContentCoding coding, long limit) => new(body, coding, limit);
+    /// <summary>
+    /// Decodes <paramref name="body"/> (a request's <c>BodyReader</c>), refusing more than <paramref name="limit"/> decoded
+    /// bytes; a wait for the client's bytes longer than <paramref name="idleTimeout"/> throws <see cref="UploadIdleException"/>.
+    /// </summary>
+    public static PayloadBodyStream Open(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout) =>
+        new(body, coding, limit, idleTimeout);
+
+    /// <summary>Decodes a stream (tests, tools), with no idle timeout.</summary>
+    public static PayloadBodyStream Open(Stream body, ContentCoding coding, long limit) =>
+        new(PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true)), coding, limit, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Returns once the client has sent bytes not read yet (or ended its body), without reading them: the caller takes
+    /// budget only for bytes that are there. Throws <see cref="UploadIdleException"/> after the idle timeout.
+    /// </summary>
+    public ValueTask WaitForDataAsync(CancellationToken cancellationToken) => _ended ? ValueTask.CompletedTask : _raw.WaitForDataAsync(cancellationToken);
 
     /// <summary>Reads decoded bytes; 0 only at a verified, non-empty end.</summary>
     /// <exception cref="BodyRejectedException">The body is empty, too large or does not decode.</exception>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ingest.Api.Auth;
+using Ingest.Api.Limits;
 using Ingest.Api.Problems;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts.Identity;
@@ -29,6 +30,7 @@ public static class PayloadEndpoints
         string sessionId,
         HttpContext context,
         PayloadPublisher publisher,
+        UploadLimiter limiter,
         ShutdownDeadline shutdown,
         IOptions<ApiOptions> api,
         ApiMetrics metrics,
@@ -43,6 +45,24 @@ public static class PayloadEndpoints
             }
 
             return problem.Result(detail, field, extensions);
+        }
+
+        // Limits first, before anything is read or validated: a flood of bad requests is a flood too.
+        var projectId = context.User.ProjectId();
+        using var admission = limiter.Admit(new UploadCaller(projectId, context.User.KeyId()));
+        if (admission.Refusal is { } refusal)
+        {
+            var result = Refuse(
+                refusal.Problem,
+                $"The {refusal.Scope}'s limit of {refusal.Limit.ToString(CultureInfo.InvariantCulture)} {LimitUnit(refusal.Problem)} is reached; " +
+                "nothing was read or stored: retry the same seq after the indicated delay.",
+                extensions: [new("scope", refusal.Scope), new("limit", refusal.Limit)]);
+            if (refusal.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            return result;
         }
 
         if (!Ids.IsValidSessionId(sessionId))
@@ -66,14 +86,13 @@ public static class PayloadEndpoints
             return Refuse(ApiProblem.UnsupportedEncoding, "Content-Encoding must be absent, identity, gzip or lz4 (LZ4 frame).", "Content-Encoding");
         }
 
-        var projectId = context.User.ProjectId();
         var maxPayload = api.Value.MaxPayloadBytes;
         var target = new PayloadTarget(projectId, sessionId, seq, contentType);
         PublishResult published;
         using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.Token))
-        await using (var body = PayloadBodyStream.Open(context.Request.Body, coding, maxPayload))
+        await using (var body = PayloadBodyStream.Open(context.Request.BodyReader, coding, maxPayload, api.Value.UploadIdleTimeout))
         {
-            published = await publisher.PublishAsync(target, body, context.Request.ContentLength, cancel.Token);
+            published = await publisher.PublishAsync(target, body, context.Request.ContentLength, admission, cancel.Token);
         }
 
         if (published is PublishResult.Disconnected && shutdown.Token.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
@@ -93,6 +112,22 @@ public static class PayloadEndpoints
                 return Refuse(ApiProblem.PayloadTooLarge, $"Payloads are limited to {maxPayload} bytes after decoding.", "body", new KeyValuePair<string, object?>("limit", maxPayload));
             case PublishResult.Rejected { Outcome: BodyOutcome.Empty }:
                 return Refuse(ApiProblem.EmptyBody, "The payload is empty.", "body");
+            case PublishResult.Rejected { Outcome: BodyOutcome.BlockTooLarge } blocks:
+                return Refuse(
+                    ApiProblem.Lz4BlockTooLarge,
+                    $"The body is not accepted: {blocks.Error}",
+                    "body",
+                    new KeyValuePair<string, object?>("maxBlockBytes", Lz4FrameGuard.MaxBlockBytes));
+            case PublishResult.Idle idle:
+                Log.Idle(logger, projectId, sessionId, seq, idle.Timeout);
+                return Refuse(
+                    ApiProblem.UploadIdle,
+                    $"Nothing of the body came for {idle.Timeout} (Api:UploadIdleTimeout). It was not stored: retry the same seq.",
+                    "body");
+            case PublishResult.BudgetSpent { ShareSpent: true }:
+                return Refuse(
+                    ApiProblem.InflightShareSpent,
+                    $"Project {projectId}'s uploads hold their share of the bytes in flight to Kafka; retry after the indicated delay.");
             case PublishResult.Rejected rejected:
                 Log.Undecodable(logger, projectId, sessionId, seq, coding, rejected.Error);
                 return Refuse(ApiProblem.UndecodableBody, $"The body is not valid {coding} data: {rejected.Error}", "body");
@@ -141,4 +176,7 @@ public static class PayloadEndpoints
                 throw new InvalidOperationException($"Unexpected publish result {published}.");
         }
     }
+
+    private static string LimitUnit(ApiProblem problem) =>
+        problem == ApiProblem.ConcurrencyLimit ? "uploads at once" : problem == ApiProblem.RateLimit ? "uploads per second" : "bytes per second";
 }

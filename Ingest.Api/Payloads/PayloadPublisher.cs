@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
+using Ingest.Api.Limits;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
@@ -35,8 +36,12 @@ public sealed class PayloadPublisher(
     /// <summary>Safety net past <c>message.timeout.ms</c>: a delivery report that never comes must still end the request.</summary>
     private static readonly TimeSpan ReportGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Streams <paramref name="body"/> to Kafka, taking budget from the project's account and bytes from
+    /// <paramref name="admission"/>'s byte-rate buckets (none when null).
+    /// </summary>
     public async Task<PublishResult> PublishAsync(
-        PayloadTarget target, PayloadBodyStream body, long? contentLength, CancellationToken cancellationToken)
+        PayloadTarget target, PayloadBodyStream body, long? contentLength, UploadAdmission? admission, CancellationToken cancellationToken)
     {
         var options = api.Value;
         var topic = ingest.Value.Topic;
@@ -52,7 +57,7 @@ public sealed class PayloadPublisher(
 
         using var activity = PublishTelemetry.Start(topic, envelope);
         var reader = new ChunkReader(
-            body, budget, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
+            body, budget.For(target.ProjectId), admission, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
         var hash = new XxHash3();
         var pending = new Queue<(int Index, Task<DeliveryResult<byte[], byte[]>> Delivery)>();
         Chunk? current = null;
@@ -98,12 +103,17 @@ public sealed class PayloadPublisher(
         catch (BodyRejectedException ex)
         {
             PublishTelemetry.Failed(activity, ex.Outcome.ToString());
-            return new PublishResult.Rejected(ex.Outcome, ex.Outcome == BodyOutcome.Undecodable ? ex.Message : null);
+            return new PublishResult.Rejected(ex.Outcome, ex.Outcome is BodyOutcome.Undecodable or BodyOutcome.BlockTooLarge ? ex.Message : null);
         }
-        catch (BudgetSpentException)
+        catch (BudgetSpentException ex)
         {
-            PublishTelemetry.Failed(activity, "budget_spent");
-            return new PublishResult.BudgetSpent();
+            PublishTelemetry.Failed(activity, ex.ShareSpent ? "share_spent" : "budget_spent");
+            return new PublishResult.BudgetSpent(ex.ShareSpent);
+        }
+        catch (UploadIdleException ex)
+        {
+            PublishTelemetry.Failed(activity, "upload_idle");
+            return new PublishResult.Idle(ex.Timeout);
         }
         catch (BudgetTimeoutException)
         {
@@ -149,7 +159,7 @@ public sealed class PayloadPublisher(
         }
         finally
         {
-            current?.Discard(budget);
+            current?.Discard();
         }
     }
 
@@ -185,7 +195,7 @@ public sealed class PayloadPublisher(
         }
         catch
         {
-            chunk.ReleaseBudget(budget);
+            chunk.ReleaseBudget();
             ledger?.Failed(size, backlog.Limit);
             throw;
         }
@@ -194,7 +204,7 @@ public sealed class PayloadPublisher(
         _ = delivery.ContinueWith(
             (task, state) =>
             {
-                chunk.ReleaseBudget(budget);
+                chunk.ReleaseBudget();
                 metrics.Produced(time.GetElapsedTime((long)state!), task.IsCompletedSuccessfully ? "delivered" : "failed");
                 if (task.IsCompletedSuccessfully)
                 {

@@ -1,11 +1,12 @@
 using Ingest.Api.Backpressure;
+using Ingest.Api.Limits;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>API limits, Kestrel's limits to match, the in-flight budget, the backlog guard, the publisher and the shutdown deadline.</summary>
+/// <summary>API limits, Kestrel's limits to match, the in-flight budget, per-project limits, the backlog guard, the publisher and the shutdown deadline.</summary>
 public static class PayloadSetup
 {
     public static WebApplicationBuilder AddPayloadIngest(this WebApplicationBuilder builder)
@@ -39,6 +40,7 @@ public static class PayloadSetup
 
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<InFlightBudget>();
+        builder.Services.AddSingleton<UploadLimiter>();
         builder.Services.AddSingleton<BacklogGuard>();
         builder.Services.AddHostedService<BacklogMonitor>();
         builder.Services.AddSingleton<PayloadPublisher>();

@@ -14,8 +14,11 @@ public abstract record PublishResult
     /// <summary>Kestrel refused the body (too slow: 408); its last chunk was never produced.</summary>
     public sealed record BadBody(int Status, string Reason) : PublishResult;
 
-    /// <summary>The in-flight budget was spent when the request arrived; nothing was read.</summary>
-    public sealed record BudgetSpent : PublishResult;
+    /// <summary>The in-flight budget (or, <paramref name="ShareSpent"/>, its project's share) was spent when the request arrived; nothing was read.</summary>
+    public sealed record BudgetSpent(bool ShareSpent) : PublishResult;
+
+    /// <summary>The client sent nothing for <paramref name="Timeout"/> (<c>Api:UploadIdleTimeout</c>); its last chunk was never produced.</summary>
+    public sealed record Idle(TimeSpan Timeout) : PublishResult;
 
     /// <summary>An upload in progress waited too long for budget; its last chunk was never produced.</summary>
     public sealed record BudgetTimeout : PublishResult;

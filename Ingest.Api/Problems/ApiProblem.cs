@@ -26,6 +26,12 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem MessageTooLarge = new("message-too-large", 413, "Kafka refuses a chunk as too large");
     public static readonly ApiProblem IncompleteBody = new("incomplete-body", 400, "Request body incomplete");
     public static readonly ApiProblem BudgetSpent = new("inflight-budget-spent", 429, "Too many bytes in flight");
+    public static readonly ApiProblem InflightShareSpent = new("inflight-share-spent", 429, "This project has its share of the bytes in flight");
+    public static readonly ApiProblem ConcurrencyLimit = new("concurrency-limit", 429, "Too many uploads at once for this project or key");
+    public static readonly ApiProblem RateLimit = new("rate-limit", 429, "Too many uploads per second for this project or key");
+    public static readonly ApiProblem ByteRateLimit = new("byte-rate-limit", 429, "Too many bytes per second for this project or key");
+    public static readonly ApiProblem UploadIdle = new("upload-idle", 408, "The upload stopped sending");
+    public static readonly ApiProblem Lz4BlockTooLarge = new("lz4-block-too-large", 400, "LZ4 frame blocks are too large");
     public static readonly ApiProblem BudgetTimeout = new("inflight-budget-timeout", 503, "Upload stalled waiting for in-flight budget");
     public static readonly ApiProblem UnsupportedMediaType = new("unsupported-media-type", 415, "Unsupported Content-Type");
     public static readonly ApiProblem UnsupportedEncoding = new("unsupported-content-encoding", 415, "Unsupported Content-Encoding");

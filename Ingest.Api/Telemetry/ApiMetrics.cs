@@ -30,11 +30,21 @@ public sealed class ApiMetrics
         _bytesAccepted = meter.CreateCounter<long>(
             "ingest.api.payload.bytes.accepted", "By", "Decoded bytes of accepted payloads.");
         _refusals = meter.CreateCounter<long>(
-            "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status and reason (problem type).");
+            "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status, reason (problem type) and project (none before authentication).");
         _disconnects = meter.CreateCounter<long>(
             "ingest.api.client.disconnects", "{request}", "Payload posts whose client went away before the answer (nothing of them is stored).");
         meter.CreateObservableGauge(
             "ingest.api.inflight.bytes", () => budget.InFlight, "By", "Decoded bytes read from clients and not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge(
+            "ingest.api.inflight.project.bytes",
+            () => budget.Accounts.Select(a => new Measurement<long>(a.Used, new KeyValuePair<string, object?>("project", a.ProjectId))),
+            "By",
+            "Per project: decoded bytes read from its uploads and not yet acknowledged by Kafka.");
+        meter.CreateObservableGauge(
+            "ingest.api.inflight.project.share",
+            () => budget.Accounts.Select(a => new Measurement<long>(a.Cap, new KeyValuePair<string, object?>("project", a.ProjectId))),
+            "By",
+            "Per project: the most of the in-flight budget its uploads may hold (BudgetShare); its new posts get 429 beyond it.");
         meter.CreateObservableGauge(
             "ingest.api.inflight.budget", () => budget.Capacity, "By", "Api:InFlightBudgetBytes; new posts get 429 while in-flight bytes reach it.");
         meter.CreateObservableGauge(
@@ -65,8 +75,11 @@ public sealed class ApiMetrics
         _bytesAccepted.Add(bytes);
     }
 
-    public void Refused(int status, string reason) => _refusals.Add(
-        1, new KeyValuePair<string, object?>("http.response.status_code", status), new KeyValuePair<string, object?>("reason", reason));
+    public void Refused(int status, string reason, string? project) => _refusals.Add(
+        1,
+        new KeyValuePair<string, object?>("http.response.status_code", status),
+        new KeyValuePair<string, object?>("reason", reason),
+        new KeyValuePair<string, object?>("project", project ?? "none"));
 
     public void ClientDisconnected() => _disconnects.Add(1);
 

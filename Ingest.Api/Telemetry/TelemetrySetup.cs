@@ -1,3 +1,4 @@
+using Ingest.Api.Auth;
 using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -32,7 +33,7 @@ public static class TelemetrySetup
         return builder;
     }
 
-    /// <summary>Counts refused payload posts by status, whoever refused them (auth, validation, Kafka).</summary>
+    /// <summary>Counts refused payload posts by status, reason and project, whoever refused them (auth, limits, validation, Kafka).</summary>
     public static WebApplication UseApiTelemetry(this WebApplication app)
     {
         var metrics = app.Services.GetRequiredService<ApiMetrics>();
@@ -49,7 +50,8 @@ public static class TelemetrySetup
                     404 => "not-found",
                     _ => "other",
                 };
-                metrics.Refused(status, reason);
+                // Projects are configured, so the tag's values are bounded; an unauthenticated post has none.
+                metrics.Refused(status, reason, context.User.FindFirst(ApiClaims.Project)?.Value);
             }
         });
         return app;

@@ -29,9 +29,9 @@ public sealed class ApiKeyRegistryTests
     {
         var registry = new ApiKeyRegistry(Options(("p1", "alpha", "ingest"), ("p1", "beta", "ingest,read"), ("p2", "gamma", "read")));
 
-        Assert.Equal(new ApiKeyMatch("p1", ApiScopes.Ingest), registry.Find("alpha"));
-        Assert.Equal(new ApiKeyMatch("p1", ApiScopes.Ingest | ApiScopes.Read), registry.Find("beta"));
-        Assert.Equal(new ApiKeyMatch("p2", ApiScopes.Read), registry.Find("gamma"));
+        Assert.Equal(new ApiKeyMatch("p1", ApiScopes.Ingest, "p1/0"), registry.Find("alpha"));
+        Assert.Equal(new ApiKeyMatch("p1", ApiScopes.Ingest | ApiScopes.Read, "p1/1"), registry.Find("beta"));
+        Assert.Equal(new ApiKeyMatch("p2", ApiScopes.Read, "p2/0"), registry.Find("gamma"));
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public sealed class ApiKeyRegistryTests
         var registry = new ApiKeyRegistry(options);
 
         // The hit is the last entry: the loop must not stop at the first non-matching prefix.
-        Assert.Equal(new ApiKeyMatch("p2", ApiScopes.Ingest), registry.Find(SHA256.HashData("k2"u8)));
+        Assert.Equal(new ApiKeyMatch("p2", ApiScopes.Ingest, "p2/0"), registry.Find(SHA256.HashData("k2"u8)));
         Assert.Equal(3, registry.Count);
     }
 
