@@ -53,6 +53,15 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
         }
     }
 
+    /// <summary>Whether <paramref name="account"/>'s share, not the whole budget, lacks room for <paramref name="bytes"/>.</summary>
+    internal bool IsShareShort(BudgetAccount account, long bytes)
+    {
+        lock (_gate)
+        {
+            return account.UsedUnsafe + bytes > account.Cap && _used + bytes <= Capacity;
+        }
+    }
+
     /// <summary>Takes <paramref name="bytes"/> if they fit the account's share and the budget and nobody it must not overtake waits.</summary>
     internal bool TryAcquire(BudgetAccount account, long bytes)
     {
@@ -211,6 +220,9 @@ public sealed class BudgetAccount
 
     /// <summary>Whether a new request would find <paramref name="bytes"/> free now; takes nothing.</summary>
     public bool HasRoom(long bytes) => _budget.HasRoom(this, bytes);
+
+    /// <summary>Whether it is this project's share, not the whole budget, that lacks room for <paramref name="bytes"/>.</summary>
+    public bool IsShareShort(long bytes) => _budget.IsShareShort(this, bytes);
 
     /// <summary>Takes <paramref name="bytes"/> if they are free now (see <see cref="InFlightBudget"/>).</summary>
     public bool TryAcquire(long bytes) => _budget.TryAcquire(this, bytes);

@@ -24,6 +24,9 @@ public sealed class UploadLimiter : IAsyncDisposable
 
     private static readonly TimeSpan ByteReplenishment = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>A byte bucket holds one second's worth: a refused upload may come back after about that.</summary>
+    private static readonly TimeSpan ByteRetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly Dictionary<string, UploadLimitOptions> _projects;
     private readonly Dictionary<string, UploadLimitOptions> _keys;
     private readonly UploadLimitOptions _defaults;
@@ -51,7 +54,8 @@ public sealed class UploadLimiter : IAsyncDisposable
 
     /// <summary>
     /// Admits a new upload: a concurrency permit (held until the admission is disposed), a request token, and a look at
-    /// the byte buckets (a new upload is refused while its project's or key's bucket is empty); or why not.
+    /// the byte buckets (a new upload is refused while its project's or key's bucket is empty or has uploads waiting on
+    /// it); or why not.
     /// </summary>
     public UploadAdmission Admit(UploadCaller caller)
     {
@@ -82,10 +86,10 @@ public sealed class UploadLimiter : IAsyncDisposable
 
             foreach (var (partition, scope) in partitions)
             {
-                using var lease = _bytes.AttemptAcquire(partition, 0); // 0 permits: is anything left in the bucket?
-                if (!lease.IsAcquired)
+                // Over its byte rate: the bucket is empty, or uploads in progress already wait for it to refill.
+                if (_bytes.GetStatistics(partition) is { } bytes && (bytes.CurrentQueuedCount > 0 || bytes.CurrentAvailablePermits <= 0))
                 {
-                    return Refused(new LimitRefusal(ApiProblem.ByteRateLimit, scope, Limits(scope, caller).BytesPerSecond ?? 0, RetryAfter(lease)));
+                    return Refused(new LimitRefusal(ApiProblem.ByteRateLimit, scope, Limits(scope, caller).BytesPerSecond ?? 0, ByteRetryAfter));
                 }
             }
 

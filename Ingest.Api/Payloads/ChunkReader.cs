@@ -196,5 +196,5 @@ public sealed class ChunkReader(
     }
 
     /// <summary>Whether it is the project's share, not the whole budget, that has no room for <paramref name="bytes"/>.</summary>
-    private bool ShareSpent(int bytes) => account.Used + Math.Min(bytes, account.Cap) > account.Cap;
+    private bool ShareSpent(int bytes) => account.IsShareShort(Math.Min(bytes, account.Cap));
 }

@@ -79,7 +79,22 @@ public sealed class PayloadBodyStream : IAsyncDisposable
     /// Returns once the client has sent bytes not read yet (or ended its body), without reading them: the caller takes
     /// budget only for bytes that are there. Throws <see cref="UploadIdleException"/> after the idle timeout.
     /// </summary>
-    public ValueTask WaitForDataAsync(CancellationToken cancellationToken) => _ended ? ValueTask.CompletedTask : _raw.WaitForDataAsync(cancellationToken);
+    public async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
+    {
+        if (_ended)
+        {
+            return;
+        }
+
+        try
+        {
+            await _raw.WaitForDataAsync(cancellationToken);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new BodyRejectedException(BodyOutcome.TooLarge);
+        }
+    }
 
     /// <summary>Reads decoded bytes; 0 only at a verified, non-empty end.</summary>
     /// <exception cref="BodyRejectedException">The body is empty, too large or does not decode.</exception>

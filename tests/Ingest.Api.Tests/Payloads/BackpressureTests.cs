@@ -19,7 +19,8 @@ public sealed class BackpressureTests(KafkaFixture kafka)
         var topic = await kafka.CreateTopicAsync("api-budget", 4, ct);
         // The smallest budget allowed for 256 KiB chunks and 4 in flight: exactly six chunks.
         await using var api = await ApiHost.StartAsync(
-            kafka, topic, Http.UnusedDatabase, ct, $"--Api:ChunkBytes={ChunkBytes}", "--Api:ChunksInFlight=4", $"--Api:InFlightBudgetBytes={ChunkBytes * Holders}");
+            kafka, topic, Http.UnusedDatabase, ct, $"--Api:ChunkBytes={ChunkBytes}", "--Api:ChunksInFlight=4", $"--Api:InFlightBudgetBytes={ChunkBytes * Holders}",
+            "--Api:ProjectLimits:BudgetShare=1"); // the whole budget for one project: FairnessTests cover the shares
         var budget = api.App.Services.GetRequiredService<InFlightBudget>();
         var bodies = Enumerable.Range(0, Holders).Select(i => ChunkingTests.Mixed(700_000, 100 + i)).ToArray();
 

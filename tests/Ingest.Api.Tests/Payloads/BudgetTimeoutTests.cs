@@ -24,7 +24,7 @@ public sealed class BudgetTimeoutTests
             new Dictionary<string, string>(),
             topic,
             Http.UnusedDatabase,
-            [$"--Api:ChunkBytes={ChunkBytes}", "--Api:ChunksInFlight=4", $"--Api:InFlightBudgetBytes={ChunkBytes * 6}", "--Api:BudgetWaitTimeout=00:00:01"],
+            [$"--Api:ChunkBytes={ChunkBytes}", "--Api:ChunksInFlight=4", $"--Api:InFlightBudgetBytes={ChunkBytes * 6}", "--Api:BudgetWaitTimeout=00:00:01", "--Api:ProjectLimits:BudgetShare=1"],
             ct);
         using (var client = api.Client(ApiHost.IngestReadKey))
         using (var warmUp = await client.SendAsync(Http.Post("warm", "0", "{}"u8.ToArray()), ct))

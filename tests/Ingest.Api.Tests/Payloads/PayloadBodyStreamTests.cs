@@ -20,10 +20,11 @@ public sealed class PayloadBodyStreamTests
         return output.ToArray();
     }
 
-    internal static byte[] Lz4Frame(byte[] data)
+    internal static byte[] Lz4Frame(byte[] data, int blockSize = 64 * 1024, bool checksums = false)
     {
         using var output = new MemoryStream();
-        using (var lz4 = LZ4Stream.Encode(output, leaveOpen: true))
+        var settings = new LZ4EncoderSettings { BlockSize = blockSize, ContentChecksum = checksums, BlockChecksum = checksums };
+        using (var lz4 = LZ4Stream.Encode(output, settings, leaveOpen: true))
         {
             lz4.Write(data);
         }
@@ -37,6 +38,7 @@ public sealed class PayloadBodyStreamTests
         Empty,
         TooLarge,
         Undecodable,
+        BlockTooLarge,
     }
 
     public sealed record BodyRead(ReadOutcome Outcome, byte[]? Body = null, string? Error = null);
@@ -202,5 +204,35 @@ public sealed class PayloadBodyStreamTests
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Theory]
+    [InlineData(1024 * 1024)]
+    [InlineData(4 * 1024 * 1024)]
+    public async Task Lz4_frames_of_blocks_above_256_KiB_are_refused_before_the_decoder_buffers_a_block(int blockSize)
+    {
+        var read = await Read(new MemoryStream(Lz4Frame(Sample, blockSize)), ContentCoding.Lz4);
+        Assert.Equal(ReadOutcome.BlockTooLarge, read.Outcome);
+        Assert.Contains($"{blockSize} bytes", read.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_later_frame_of_large_blocks_is_refused_too()
+    {
+        // K4os decodes concatenated frames: the guard follows blocks and frames to find every descriptor.
+        var wire = Lz4Frame(Sample, 256 * 1024, checksums: true).Concat(Lz4Frame(Sample, 4 * 1024 * 1024)).ToArray();
+        Assert.Equal(ReadOutcome.BlockTooLarge, (await Read(new MemoryStream(wire), ContentCoding.Lz4)).Outcome);
+    }
+
+    [Fact]
+    public async Task Frames_of_256_KiB_and_64_KiB_blocks_with_checksums_decode()
+    {
+        var big = Enumerable.Range(0, 700_000).Select(i => (byte)(i * 31 % 253)).ToArray();
+        var wire = Lz4Frame(big, 256 * 1024).Concat(Lz4Frame(Sample, 64 * 1024, checksums: true)).ToArray();
+
+        var read = await Read(new MemoryStream(wire), ContentCoding.Lz4);
+
+        Assert.True(read.Outcome == ReadOutcome.Decoded, read.Error);
+        Assert.Equal(big.Concat(Sample), read.Body!);
     }
 }
