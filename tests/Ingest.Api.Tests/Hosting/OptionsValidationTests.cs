@@ -19,6 +19,34 @@ public sealed class OptionsValidationTests
     public void Valid_configuration_passes() => Assert.Empty(Failures(OneProject("p1")));
 
     [Fact]
+    public void Bad_limits_name_their_keys()
+    {
+        var options = OneProject("p1");
+        options.Projects["p1"].Limits = new() { MaxConcurrentUploads = 0, BudgetShare = 1.5 };
+        options.Projects["p1"].Keys[0].Limits = new() { BytesPerSecond = 10, BudgetShare = 0.5 };
+
+        Assert.Equal(
+            [
+                "Ingest:Projects:p1:Limits:MaxConcurrentUploads must be between 1 and 1000000; got 0.",
+                "Ingest:Projects:p1:Limits:BudgetShare must be above 0 and at most 1; got 1.5.",
+                "Ingest:Projects:p1:Keys:0:Limits:BytesPerSecond must be 0 (no limit) or between 1024 and 1099511627776; got 10.",
+                "Ingest:Projects:p1:Keys:0:Limits:BudgetShare is a project limit (Ingest:Projects:{p}:Limits:BudgetShare); a key has none.",
+            ],
+            Failures(options));
+    }
+
+    [Fact]
+    public void Bad_api_limits_name_their_keys()
+    {
+        var options = new ApiOptions { UploadIdleTimeout = TimeSpan.Zero };
+        options.ProjectLimits.RequestsPerSecond = -1;
+        var failures = new ApiOptionsValidator().Validate(null, options).Failures?.ToList() ?? [];
+
+        Assert.Contains("Api:UploadIdleTimeout must be between 100 ms and 1 hour; got 00:00:00.", failures);
+        Assert.Contains("Api:ProjectLimits:RequestsPerSecond must be between 0 (no limit) and 1000000; got -1.", failures);
+    }
+
+    [Fact]
     public void Bad_hex_names_the_key_without_echoing_the_value()
     {
         var failure = Assert.Single(Failures(OneProject("p1", sha256: "my-secret-api-key")));
