@@ -41,6 +41,9 @@ public sealed class ApiKeyRegistry
     /// <summary>Number of configured keys.</summary>
     public int Count => _entries.Length;
 
+    /// <summary>Number of projects with at least one key.</summary>
+    public int ProjectCount => _entries.Select(entry => entry.Match.ProjectId).Distinct(StringComparer.Ordinal).Count();
+
     /// <summary>The project and scopes of <paramref name="presentedKey"/>, or null for an unknown key.</summary>
     public ApiKeyMatch? Find(string presentedKey)
     {

@@ -17,6 +17,7 @@ public static class AuthSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyRegistry>();
+        builder.Services.AddHostedService<ApiKeyReport>();
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
