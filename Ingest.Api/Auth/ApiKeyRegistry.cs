@@ -76,7 +76,8 @@ public sealed class ApiKeyRegistry
 
     /// <summary>
     /// Whether any project allows <paramref name="origin"/>. A CORS preflight carries no credentials, so
-    /// it can only be checked against the union; the POST itself is checked against the key's project.
+    /// it can only be checked against the union; the POST itself, and the CORS grant on its answer, are checked
+    /// against the key's project (<see cref="ProjectCorsPolicyProvider"/>).
     /// </summary>
     public bool IsOriginAllowedForAnyProject(string origin) =>
         ProjectOrigins.Normalize(origin) is { } normalized && _allOrigins.Contains(normalized);
