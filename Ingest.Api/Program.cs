@@ -4,6 +4,7 @@ using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Ingest.Api.Recorder;
+using Ingest.Api.Security;
 using Ingest.Api.Sessions;
 using Ingest.Api.Status;
 using Ingest.Api.Telemetry;
@@ -40,6 +41,7 @@ public static class Program
         builder.AddRecorderSdk();
 
         var app = builder.Build();
+        app.UseSecurityHeaders();
         app.UseApiTelemetry();
         app.UseApiProblems();
         app.UseApiKeyAuth();

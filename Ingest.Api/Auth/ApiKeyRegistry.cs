@@ -44,6 +44,9 @@ public sealed class ApiKeyRegistry
     /// <summary>Number of configured keys.</summary>
     public int Count => _entries.Length;
 
+    /// <summary>Number of projects with at least one key.</summary>
+    public int ProjectCount => _entries.Select(entry => entry.Match.ProjectId).Distinct(StringComparer.Ordinal).Count();
+
     /// <summary>The project and scopes of <paramref name="presentedKey"/>, or null for an unknown key.</summary>
     public ApiKeyMatch? Find(string presentedKey)
     {
@@ -76,7 +79,8 @@ public sealed class ApiKeyRegistry
 
     /// <summary>
     /// Whether any project allows <paramref name="origin"/>. A CORS preflight carries no credentials, so
-    /// it can only be checked against the union; the POST itself is checked against the key's project.
+    /// it can only be checked against the union; the POST itself, and the CORS grant on its answer, are checked
+    /// against the key's project (<see cref="ProjectCorsPolicyProvider"/>).
     /// </summary>
     public bool IsOriginAllowedForAnyProject(string origin) =>
         ProjectOrigins.Normalize(origin) is { } normalized && _allOrigins.Contains(normalized);

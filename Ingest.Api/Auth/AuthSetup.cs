@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Auth;
@@ -17,6 +18,7 @@ public static class AuthSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyRegistry>();
+        builder.Services.AddHostedService<ApiKeyReport>();
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
@@ -27,21 +29,16 @@ public static class AuthSetup
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeAuthorizationResultHandler>();
 
         builder.Services.AddCors();
-        builder.Services.AddOptions<CorsOptions>().Configure<ApiKeyRegistry>((cors, registry) =>
-            cors.AddPolicy(BrowserPolicy, policy => policy
-                .SetIsOriginAllowed(registry.IsOriginAllowedForAnyProject)
-                .WithMethods(HttpMethods.Post)
-                .WithHeaders("Authorization", "Content-Type", "Content-Encoding")
-                .WithExposedHeaders("Location", "Retry-After")
-                .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ICorsPolicyProvider, ProjectCorsPolicyProvider>());
         return builder;
     }
 
     public static WebApplication UseApiKeyAuth(this WebApplication app)
     {
-        // CORS before authentication: a preflight carries no key and is answered by the CORS middleware.
-        app.UseCors();
+        // CORS after authentication, so a real request's answer is granted for its key's project only
+        // (ProjectCorsPolicyProvider); before authorization, so a preflight (no key) is answered by CORS, not refused 401.
         app.UseAuthentication();
+        app.UseCors();
         app.UseAuthorization();
         return app;
     }

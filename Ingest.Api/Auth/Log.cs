@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Count} API keys configured for {Projects} projects")]
     public static partial void KeysLoaded(ILogger logger, int count, int projects);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "No API keys are configured (Ingest:Projects:<project>:Keys:<n>:Sha256 and :Scopes): every ingest and read request will be refused with 401")]
+    public static partial void NoKeys(ILogger logger);
 }

@@ -41,6 +41,7 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem BacklogTimeout = new("backlog-timeout", 503, "Upload stalled waiting for the workers to catch up");
     public static readonly ApiProblem ShuttingDown = new("shutting-down", 503, "The API is stopping");
     public static readonly ApiProblem NotReady = new("not-ready", 503, "Not ready");
+    public static readonly ApiProblem DatabaseUnavailable = new("database-unavailable", 503, "The session store is unavailable");
 
     /// <summary>The problem's <c>type</c> member.</summary>
     public string Type => TypePrefix + Slug;

@@ -27,6 +27,7 @@ public static class RecorderEndpoints
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers["Referrer-Policy"] = "no-referrer";
             context.Response.Headers.XContentTypeOptions = "nosniff";
+            context.Response.Headers.ContentSecurityPolicy = ReplayPage.ContentSecurityPolicy;
             return Results.Content(ReplayPage.Html, "text/html; charset=utf-8");
         }).AllowAnonymous();
         return app;

@@ -106,7 +106,8 @@ public static class SessionEndpoints
             }
         }
 
-        return new StoredPayloadResult(stored, reader, error => Log.CorruptPayload(logger, projectId, sessionId, number, error));
+        return new StoredPayloadResult(
+            stored, $"{sessionId}-{number}.bin", reader, error => Log.CorruptPayload(logger, projectId, sessionId, number, error));
     }
 
     private static IResult InvalidSessionId() =>

@@ -27,6 +27,7 @@ public static class SessionSetup
             .UseLoggerFactory(services.GetRequiredService<ILoggerFactory>())
             .Build());
         builder.Services.AddSingleton<SessionReader>();
+        builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         return builder;
     }
 

@@ -1,5 +1,7 @@
 using System.Buffers;
+using Ingest.Api.Payloads;
 using Ingest.Contracts.Codec;
+using Microsoft.Net.Http.Headers;
 
 namespace Ingest.Api.Sessions;
 
@@ -8,15 +10,33 @@ namespace Ingest.Api.Sessions;
 /// 100 MiB payload passes through one chunk's worth of memory. Corruption found after the headers are sent
 /// aborts the connection, so a client never takes a short or altered body for the payload.
 /// </summary>
-public sealed class StoredPayloadResult(StoredPayload stored, SessionReader reader, Action<string> onCorrupt) : IResult
+/// <remarks>
+/// A payload is whatever a holder of an ingest key sent: to a browser that opens its URL it must stay inert data. So
+/// it is served only as a type ingest admits (<see cref="PayloadContent.Json"/>, else
+/// <see cref="PayloadContent.OctetStream"/>, whatever the row says: rows may come from other producers), with
+/// <c>Content-Security-Policy: default-src 'none'; sandbox</c> (nothing loads or runs, and the document gets an opaque
+/// origin even if a browser rendered it), <c>nosniff</c> (<see cref="Security.SecurityHeaders"/>), and binary payloads
+/// as a download (<c>Content-Disposition: attachment</c>).
+/// </remarks>
+public sealed class StoredPayloadResult(StoredPayload stored, string fileName, SessionReader reader, Action<string> onCorrupt) : IResult
 {
+    /// <summary>The policy of a payload response.</summary>
+    public const string ContentSecurityPolicy = "default-src 'none'; sandbox";
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
         var cancellationToken = httpContext.RequestAborted;
+        var contentType = PayloadContent.NegotiateMediaType(stored.ContentType) ?? PayloadContent.OctetStream;
         response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = stored.ContentType;
+        response.ContentType = contentType;
         response.ContentLength = stored.Length;
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        if (contentType != PayloadContent.Json)
+        {
+            response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileName = fileName }.ToString();
+        }
+
         long written = 0;
         try
         {

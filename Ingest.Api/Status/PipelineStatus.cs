@@ -15,40 +15,117 @@ public sealed record StatusSnapshot(
     long DeadLetters, IReadOnlyList<PartitionStatus> Partitions);
 
 /// <summary>
-/// Reads the worker group's committed offsets and the topics' watermarks through a consumer that never
-/// subscribes (OffsetFetch and ListOffsets only: it does not join the group), cached for a second.
+/// Body of <c>/status/data</c>: the last snapshot (<see cref="At"/> and the numbers are null until the first one), how old
+/// it is, and the last refresh's error while refreshing fails (null once one succeeds again).
+/// </summary>
+public sealed record StatusData(
+    DateTimeOffset? At, double? AgeSeconds, string Topic, string Group, long? AcceptedByThisApi, long? Produced, long? Committed,
+    long? TotalLag, long? DeadLetters, IReadOnlyList<PartitionStatus> Partitions, string? LastError, DateTimeOffset? LastErrorAt);
+
+/// <summary>
+/// Builds the status snapshot in the background — the worker group's committed offsets and the topics' watermarks,
+/// through consumers that never subscribe (OffsetFetch and ListOffsets only: they do not join the group) — every
+/// second while someone watches (a <see cref="Read"/> in the last minute), not at all otherwise. A request only reads
+/// the last snapshot: a slow or absent broker makes the snapshot old (its age and the error say so), never a request
+/// wait. Before, each anonymous request ran the blocking admin calls (5 s timeouts) under one lock on the thread pool:
+/// with the broker paused, 40 requests starved the pool and <c>/healthz</c> took 13.7 s.
 /// </summary>
 public sealed class PipelineStatus(
-    IOptions<KafkaSettings> kafka, IOptions<IngestOptions> ingest, IOptions<ApiOptions> api, ApiMetrics metrics, TimeProvider time) : IDisposable
+    IOptions<KafkaSettings> kafka, IOptions<IngestOptions> ingest, IOptions<ApiOptions> api, ApiMetrics metrics, TimeProvider time,
+    ILogger<PipelineStatus> logger) : BackgroundService
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    /// <summary>How often the snapshot is rebuilt while watched: the page polls every second.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long after the last request the refresher keeps going; then it waits for the next request.</summary>
+    public static readonly TimeSpan WatchedFor = TimeSpan.FromMinutes(1);
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
-    private readonly Lock _gate = new();
+
+    private readonly ManualResetEventSlim _asked = new(false);
+    private long _askedAt;
+    private StatusSnapshot? _snapshot;
+    private StatusError? _error;
     private IConsumer<byte[], byte[]>? _observer;
     private IConsumer<byte[], byte[]>? _groupView;
-    private (long At, StatusSnapshot Snapshot)? _last;
 
-    public StatusSnapshot Read()
+    /// <summary>The last snapshot with its age and the last error; never waits, and wakes the refresher when idle.</summary>
+    public StatusData Read()
     {
-        lock (_gate)
+        Volatile.Write(ref _askedAt, time.GetTimestamp());
+        _asked.Set();
+        var snapshot = Volatile.Read(ref _snapshot);
+        var error = Volatile.Read(ref _error);
+        if (snapshot is not null && error is not null && error.At <= snapshot.At)
         {
-            if (_last is { } last && time.GetElapsedTime(last.At) < CacheFor)
-            {
-                return last.Snapshot;
-            }
-
-            var snapshot = Probe();
-            _last = (time.GetTimestamp(), snapshot);
-            return snapshot;
+            error = null; // a refresh succeeded since
         }
+
+        return new StatusData(
+            snapshot?.At, snapshot is null ? null : Math.Max(0, (time.GetUtcNow() - snapshot.At).TotalSeconds),
+            snapshot?.Topic ?? ingest.Value.Topic, snapshot?.Group ?? api.Value.WorkerGroupId, snapshot?.AcceptedByThisApi,
+            snapshot?.Produced, snapshot?.Committed, snapshot?.TotalLag, snapshot?.DeadLetters, snapshot?.Partitions ?? [],
+            error?.Message, error?.At);
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
-        lock (_gate)
+        base.Dispose();
+        _asked.Dispose();
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // The Kafka calls block their thread for up to their timeout: a thread of its own, never the request pool's.
+        Task.Factory.StartNew(() => Run(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                _asked.Reset(); // before reading the time of the last request: a request after this sets it again
+                var askedAt = Volatile.Read(ref _askedAt);
+                if (askedAt == 0 || time.GetElapsedTime(askedAt) >= WatchedFor)
+                {
+                    _asked.Wait(stoppingToken); // idle: nobody watches, so nothing asks Kafka
+                }
+
+                Refresh();
+                stoppingToken.WaitHandle.WaitOne(RefreshInterval);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
         {
             _observer?.Dispose();
             _groupView?.Dispose();
+        }
+    }
+
+    private void Refresh()
+    {
+        try
+        {
+            Volatile.Write(ref _snapshot, Probe());
+            if (_error is not null)
+            {
+                Log.StatusReadable(logger, ingest.Value.Topic);
+                Volatile.Write(ref _error, null);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var reason = ex is KafkaException kafkaError ? kafkaError.Error.Reason : ex.Message;
+            if (_error?.Message != reason)
+            {
+                Log.StatusUnreadable(logger, ingest.Value.Topic, reason);
+            }
+
+            Volatile.Write(ref _error, new StatusError(reason, time.GetUtcNow()));
         }
     }
 
@@ -94,4 +171,6 @@ public sealed class PipelineStatus(
         // The API's producer tuning (queue.buffering.*, linger.ms, …) means nothing to a consumer; keep its warnings out of the log.
         return new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
     }
+
+    private sealed record StatusError(string Message, DateTimeOffset At);
 }

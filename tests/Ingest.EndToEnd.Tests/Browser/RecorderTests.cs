@@ -61,7 +61,9 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         var replay = await browser.NewPageAsync();
         var replayErrors = Chromium.CollectErrors(replay);
         var started = Stopwatch.StartNew();
-        await replay.GotoAsync($"{pipeline.Api.Address}replay/{session}#key={Pipeline.ReadOnlyKey}&speed=4&pageSize=2");
+        var served = await replay.GotoAsync($"{pipeline.Api.Address}replay/{session}#key={Pipeline.ReadOnlyKey}&speed=4&pageSize=2");
+        // It plays under the page's strict policy (a violation is a console error, which fails the test below).
+        Assert.Equal(Api.Recorder.ReplayPage.ContentSecurityPolicy, await served!.HeaderValueAsync("content-security-policy"));
         await replay.WaitForSelectorAsync("body[data-state=finished], body[data-state=error]", new() { Timeout = 90_000 });
         Assert.Equal("finished", await replay.GetAttributeAsync("body", "data-state"));
         Assert.Equal(stats.EventsSent.ToString(CultureInfo.InvariantCulture), await replay.GetAttributeAsync("body", "data-events"));
