@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Authorization;
+using Ingest.Contracts.Tokens;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Auth;
@@ -17,6 +19,8 @@ public static class AuthSetup
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyRegistry>();
+        builder.Services.AddSingleton<SessionTokenRegistry>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(
@@ -31,7 +35,7 @@ public static class AuthSetup
             cors.AddPolicy(BrowserPolicy, policy => policy
                 .SetIsOriginAllowed(registry.IsOriginAllowedForAnyProject)
                 .WithMethods(HttpMethods.Post)
-                .WithHeaders("Authorization", "Content-Type", "Content-Encoding")
+                .WithHeaders("Authorization", "Content-Type", "Content-Encoding", SessionWriteToken.Header)
                 .WithExposedHeaders("Location", "Retry-After")
                 .SetPreflightMaxAge(TimeSpan.FromMinutes(10))));
         return builder;
