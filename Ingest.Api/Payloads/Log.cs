@@ -20,4 +20,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Information, Message = "Body of {ProjectId}/{SessionId} seq {Seq} refused by Kestrel ({Status}): {Reason}")]
     public static partial void BadBody(ILogger logger, string projectId, string sessionId, long seq, int status, string reason);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information,
+        Message = "Upload {PayloadId} of {ProjectId}/{SessionId} seq {Seq} given up after {Chunks} chunk(s) ({Reason}): abort marker at {Partition}@{Offset}")]
+    public static partial void UploadAborted(
+        ILogger logger, string projectId, string sessionId, long seq, Guid payloadId, int chunks, string reason, int partition, long offset);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning,
+        Message = "Abort marker of upload {PayloadId} of {ProjectId}/{SessionId} seq {Seq} ({Reason}) not produced: {Error}; the worker discards its chunks after Worker:AbandonedUploadAfter")]
+    public static partial void AbortMarkerFailed(ILogger logger, string projectId, string sessionId, long seq, Guid payloadId, string reason, string? error);
 }

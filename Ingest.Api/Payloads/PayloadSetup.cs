@@ -41,6 +41,7 @@ public static class PayloadSetup
         builder.Services.AddSingleton<InFlightBudget>();
         builder.Services.AddSingleton<BacklogGuard>();
         builder.Services.AddHostedService<BacklogMonitor>();
+        builder.Services.AddSingleton<UploadAbort>();
         builder.Services.AddSingleton<PayloadPublisher>();
         builder.Services.AddSingleton<ShutdownDeadline>();
         return builder;
