@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ingest.Api.Auth;
 using Ingest.Contracts.Identity;
+using Ingest.Contracts.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api;
@@ -20,6 +21,7 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         ValidateTopic(options.Topic, failures);
 
         var seenHashes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var seenSecrets = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (projectId, project) in options.Projects)
         {
             var prefix = $"{IngestOptions.Section}:Projects:{projectId}";
@@ -48,6 +50,8 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
                         "(scheme://host[:port] with http or https, no path).");
                 }
             }
+
+            ValidateWriteTokens($"{prefix}:WriteTokens", project.WriteTokens, seenSecrets, failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -62,6 +66,46 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (!valid)
         {
             failures.Add($"{IngestOptions.Section}:Topic: '{topic}' is not a Kafka topic name (1-{MaxTopicLength} of [A-Za-z0-9._-]).");
+        }
+    }
+
+    /// <summary>Longest <c>MaxLifetime</c>: a write token is meant to be short-lived, like a pre-signed URL.</summary>
+    private static readonly TimeSpan MaxTokenLifetime = TimeSpan.FromDays(7);
+
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
+
+    private static void ValidateWriteTokens(string key, WriteTokenOptions options, Dictionary<string, string> seenSecrets, List<string> failures)
+    {
+        if (options.Required && options.Secrets.Count == 0)
+        {
+            failures.Add($"{key}:Required is true but {key}:Secrets has none; add at least one secret (e.g. openssl rand -base64 32).");
+        }
+
+        for (var i = 0; i < options.Secrets.Count; i++)
+        {
+            // Never the secret itself, nor any part of it, in a message.
+            var name = $"{key}:Secrets:{i.ToString(CultureInfo.InvariantCulture)}";
+            var secret = options.Secrets[i] ?? "";
+            if (secret.Length < SessionWriteToken.MinSecretLength)
+            {
+                failures.Add(
+                    $"{name} has {secret.Length} characters; a write token secret needs at least {SessionWriteToken.MinSecretLength} " +
+                    "(e.g. openssl rand -base64 32).");
+            }
+            else if (!seenSecrets.TryAdd(secret, name))
+            {
+                failures.Add($"{name} is the same secret as {seenSecrets[secret]}; every project needs secrets of its own.");
+            }
+        }
+
+        if (options.MaxLifetime <= TimeSpan.Zero || options.MaxLifetime > MaxTokenLifetime)
+        {
+            failures.Add($"{key}:MaxLifetime must be more than 0 and at most {MaxTokenLifetime}; got {options.MaxLifetime}.");
+        }
+
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > MaxClockSkew)
+        {
+            failures.Add($"{key}:ClockSkew must be between 0 and {MaxClockSkew}; got {options.ClockSkew}.");
         }
     }
 

@@ -19,6 +19,8 @@ public static class AuthSetup
         builder.Services.AddSingleton<IValidateOptions<IngestOptions>, IngestOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyRegistry>();
         builder.Services.AddHostedService<ApiKeyReport>();
+        builder.Services.AddSingleton<SessionTokenRegistry>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
 
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(

@@ -1,6 +1,6 @@
 namespace Ingest.Api.Auth;
 
-/// <summary>Authentication and authorization log messages (event ids 1000-1099). Keys never appear in them.</summary>
+/// <summary>Authentication and authorization log messages (event ids 1000-1099). Keys and write token secrets never appear in them, nor do tokens.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Unknown API key presented for {Path}")]
@@ -14,6 +14,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Project {ProjectId} does not allow origin {Origin}")]
     public static partial void OriginRefused(ILogger logger, string projectId, string origin);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "Post to session {SessionId} of project {ProjectId} refused: {Reason}")]
+    public static partial void SessionTokenRefused(ILogger logger, string projectId, string sessionId, string reason);
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "{Count} API keys configured for {Projects} projects")]
     public static partial void KeysLoaded(ILogger logger, int count, int projects);

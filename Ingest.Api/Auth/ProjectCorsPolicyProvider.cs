@@ -1,3 +1,4 @@
+using Ingest.Contracts.Tokens;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.Options;
 
@@ -38,7 +39,7 @@ public sealed class ProjectCorsPolicyProvider : ICorsPolicyProvider
     private static CorsPolicy Policy(Func<string, bool> isOriginAllowed) => new CorsPolicyBuilder()
         .SetIsOriginAllowed(isOriginAllowed)
         .WithMethods(HttpMethods.Post)
-        .WithHeaders("Authorization", "Content-Type", "Content-Encoding")
+        .WithHeaders("Authorization", "Content-Type", "Content-Encoding", SessionWriteToken.Header)
         .WithExposedHeaders("Location", "Retry-After")
         .SetPreflightMaxAge(TimeSpan.FromMinutes(10))
         .Build();

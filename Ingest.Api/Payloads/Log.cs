@@ -23,4 +23,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Client of {ProjectId}/{SessionId} seq {Seq} sent nothing for {Timeout}; answered 408, its last chunk was not produced")]
     public static partial void Idle(ILogger logger, string projectId, string sessionId, long seq, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Information,
+        Message = "Upload {PayloadId} of {ProjectId}/{SessionId} seq {Seq} given up after {Chunks} chunk(s) ({Reason}): abort marker at {Partition}@{Offset}")]
+    public static partial void UploadAborted(
+        ILogger logger, string projectId, string sessionId, long seq, Guid payloadId, int chunks, string reason, int partition, long offset);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning,
+        Message = "Abort marker of upload {PayloadId} of {ProjectId}/{SessionId} seq {Seq} ({Reason}) not produced: {Error}; the worker discards its chunks after Worker:AbandonedUploadAfter")]
+    public static partial void AbortMarkerFailed(ILogger logger, string projectId, string sessionId, long seq, Guid payloadId, string reason, string? error);
 }

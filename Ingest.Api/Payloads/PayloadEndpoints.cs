@@ -22,7 +22,8 @@ public static class PayloadEndpoints
         _ = app.Services.GetRequiredService<ShutdownDeadline>(); // armed at start-up, before any stop
         app.MapPost("/v1/sessions/{sessionId}/payloads", IngestAsync)
             .RequireAuthorization(ApiScope.Ingest)
-            .RequireProjectOrigin();
+            .RequireProjectOrigin()
+            .RequireSessionToken();
         return app;
     }
 

@@ -27,6 +27,7 @@ public sealed class PayloadPublisher(
     PayloadProducer producer,
     InFlightBudget budget,
     BacklogGuard backlog,
+    UploadAbort abort,
     IOptions<IngestOptions> ingest,
     IOptions<ApiOptions> api,
     TimeProvider time,
@@ -39,9 +40,24 @@ public sealed class PayloadPublisher(
     /// <summary>
     /// Streams <paramref name="body"/> to Kafka, taking budget from the project's account and bytes from
     /// <paramref name="admission"/>'s byte-rate buckets (none when null).
+    /// An upload given up after some of its chunks were produced, and before its last one
+    /// was, is followed by its abort marker (<see cref="UploadAbort"/>), so the worker drops its staged chunks promptly.
     /// </summary>
     public async Task<PublishResult> PublishAsync(
         PayloadTarget target, PayloadBodyStream body, long? contentLength, UploadAdmission? admission, CancellationToken cancellationToken)
+    {
+        var progress = new UploadProgress();
+        var result = await PublishChunksAsync(target, body, contentLength, admission, progress, cancellationToken);
+        if (result is not PublishResult.Delivered && progress.LastProduced is { } lastProduced && !progress.LastChunkProduced)
+        {
+            abort.Send(ingest.Value.Topic, lastProduced, result.GetType().Name);
+        }
+
+        return result;
+    }
+
+    private async Task<PublishResult> PublishChunksAsync(
+        PayloadTarget target, PayloadBodyStream body, long? contentLength, UploadAdmission? admission, UploadProgress progress, CancellationToken cancellationToken)
     {
         var options = api.Value;
         var topic = ingest.Value.Topic;
@@ -86,6 +102,7 @@ public sealed class PayloadPublisher(
                 }
 
                 pending.Enqueue((index, Send(topic, message, size, current, ledger, cancellationToken)));
+                (progress.LastProduced, progress.LastChunkProduced) = (envelope, last);
                 current = null;
                 if (last)
                 {
@@ -230,5 +247,14 @@ public sealed class PayloadPublisher(
         var report = await pending.Delivery.WaitAsync(api.Value.DeliveryTimeout + ReportGrace, cancellationToken);
         PublishTelemetry.ChunkAcknowledged(activity, pending.Index, report);
         return report;
+    }
+
+    /// <summary>How far an upload got: the envelope of its latest chunk handed to the producer, and whether that was the last.</summary>
+    private sealed class UploadProgress
+    {
+        public PayloadEnvelope? LastProduced { get; set; }
+
+        /// <summary>The last chunk went to the producer: it may be in the log whatever the answer, so no abort marker follows it.</summary>
+        public bool LastChunkProduced { get; set; }
     }
 }

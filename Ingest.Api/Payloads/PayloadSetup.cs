@@ -43,6 +43,7 @@ public static class PayloadSetup
         builder.Services.AddSingleton<UploadLimiter>();
         builder.Services.AddSingleton<BacklogGuard>();
         builder.Services.AddHostedService<BacklogMonitor>();
+        builder.Services.AddSingleton<UploadAbort>();
         builder.Services.AddSingleton<PayloadPublisher>();
         builder.Services.AddSingleton<ShutdownDeadline>();
         return builder;

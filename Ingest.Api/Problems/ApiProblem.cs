@@ -20,6 +20,11 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem Unauthorized = new("unauthorized", 401, "Missing or unknown API key");
     public static readonly ApiProblem MissingScope = new("missing-scope", 403, "API key lacks the scope");
     public static readonly ApiProblem OriginNotAllowed = new("origin-not-allowed", 403, "Origin not allowed for this project");
+    public static readonly ApiProblem SessionTokenMissing = new("session-token-missing", 403, "Session write token required");
+    public static readonly ApiProblem SessionTokenMalformed = new("session-token-malformed", 403, "Session write token malformed");
+    public static readonly ApiProblem SessionTokenInvalid = new("session-token-invalid", 403, "Session write token not valid for this session");
+    public static readonly ApiProblem SessionTokenExpired = new("session-token-expired", 403, "Session write token expired");
+    public static readonly ApiProblem SessionTokenTooLongLived = new("session-token-too-long-lived", 403, "Session write token lives too long");
     public static readonly ApiProblem SessionNotFound = new("session-not-found", 404, "Session not found");
     public static readonly ApiProblem PayloadNotFound = new("payload-not-found", 404, "Payload not found");
     public static readonly ApiProblem PayloadTooLarge = new("payload-too-large", 413, "Payload too large");

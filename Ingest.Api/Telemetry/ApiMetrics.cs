@@ -17,6 +17,7 @@ public sealed class ApiMetrics
     private readonly Counter<long> _refusals;
     private readonly Histogram<double> _produceDuration;
     private readonly Counter<long> _disconnects;
+    private readonly Counter<long> _uploadsAborted;
     private long _acceptedTotal;
 
     /// <summary><c>HttpContext.Items</c> key under which an endpoint names why it refused a request.</summary>
@@ -33,6 +34,9 @@ public sealed class ApiMetrics
             "ingest.api.payloads.refused", "{request}", "Payload posts answered with an error, by HTTP status, reason (problem type) and project (none before authentication).");
         _disconnects = meter.CreateCounter<long>(
             "ingest.api.client.disconnects", "{request}", "Payload posts whose client went away before the answer (nothing of them is stored).");
+        _uploadsAborted = meter.CreateCounter<long>(
+            "ingest.api.uploads.aborted", "{upload}",
+            "Uploads given up after some chunks were produced, by whether their abort marker was produced (the worker then drops their staged chunks).");
         meter.CreateObservableGauge(
             "ingest.api.inflight.bytes", () => budget.InFlight, "By", "Decoded bytes read from clients and not yet acknowledged by Kafka.");
         meter.CreateObservableGauge(
@@ -82,6 +86,8 @@ public sealed class ApiMetrics
         new KeyValuePair<string, object?>("project", project ?? "none"));
 
     public void ClientDisconnected() => _disconnects.Add(1);
+
+    public void UploadAborted(string outcome) => _uploadsAborted.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void Produced(TimeSpan duration, string outcome) =>
         _produceDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));

@@ -19,6 +19,13 @@ namespace Ingest.Contracts.Chunking;
 /// seen so far (a gap or a reordering shows as a mismatch).</item>
 /// <item>A payload whose last chunk never comes (the upload failed) is never stored; the consumer discards
 /// its chunks by log position, not wall-clock time.</item>
+/// <item>When the producer gives an upload up after producing some of its chunks (the client went away, a limit or a
+/// timeout refused it), it produces an <em>abort marker</em> after them under the same key: the envelope of the next
+/// chunk (index one past the last produced, <c>ingest-chunk-last=0</c>, the running length and checksum unchanged) with
+/// <c>ingest-abort=1</c> and an empty codec block as value. A consumer drops the upload's staged chunks on reading it
+/// instead of waiting for the abandonment sweep; one that does not know the header stages an empty chunk, which the
+/// sweep discards as before. The marker names one upload (its payload id); a retry of the same (session, seq) is a new
+/// upload with its own id, untouched by it. A marker for an upload that is stored, dead-lettered or unknown is a no-op.</item>
 /// </list>
 /// </remarks>
 public static class PayloadChunking

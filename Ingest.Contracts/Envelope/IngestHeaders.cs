@@ -26,6 +26,11 @@ public static class IngestHeaders
     public const string Chunk = "ingest-chunk";
     /// <summary><c>1</c> on the payload's last chunk, else <c>0</c>.</summary>
     public const string LastChunk = "ingest-chunk-last";
+    /// <summary>
+    /// <c>1</c> on an upload's abort marker (<see cref="Chunking.PayloadChunking"/>): the API gave the upload up, so its
+    /// staged chunks can go at once. Absent on every other message.
+    /// </summary>
+    public const string Abort = "ingest-abort";
     /// <summary>W3C trace context (OpenTelemetry propagation).</summary>
     public const string TraceParent = "traceparent";
     public const string TraceState = "tracestate";

@@ -24,6 +24,9 @@ namespace Ingest.Contracts.Envelope;
 /// </param>
 /// <param name="ChunkIndex">Index of this message among the payload's chunks, from 0.</param>
 /// <param name="IsLastChunk">True on the payload's last chunk (and on a payload sent as one message).</param>
+/// <param name="IsAbort">
+/// True on an upload's abort marker: the API gave the upload up after producing some of its chunks (never a last one).
+/// </param>
 public sealed record PayloadEnvelope(
     string ProjectId,
     string SessionId,
@@ -35,7 +38,8 @@ public sealed record PayloadEnvelope(
     long Length,
     ulong Checksum,
     int ChunkIndex = 0,
-    bool IsLastChunk = true)
+    bool IsLastChunk = true,
+    bool IsAbort = false)
 {
     /// <summary>The envelope version this code writes and the only one it reads.</summary>
     public const int CurrentVersion = 1;
@@ -58,6 +62,11 @@ public sealed record PayloadEnvelope(
         Add(headers, IngestHeaders.Checksum, Checksum.ToString("x16", CultureInfo.InvariantCulture));
         Add(headers, IngestHeaders.Chunk, ChunkIndex.ToString(CultureInfo.InvariantCulture));
         Add(headers, IngestHeaders.LastChunk, IsLastChunk ? "1" : "0");
+        if (IsAbort)
+        {
+            Add(headers, IngestHeaders.Abort, "1");
+        }
+
         return headers;
     }
 
@@ -100,6 +109,13 @@ public sealed record PayloadEnvelope(
             throw new EnvelopeException($"Header {IngestHeaders.Encoding} '{encoding}' is not a known codec.");
         }
 
+        var isLast = ParseFlag(headers, IngestHeaders.LastChunk);
+        var isAbort = headers.TryGetLastBytes(IngestHeaders.Abort, out _) && ParseFlag(headers, IngestHeaders.Abort);
+        if (isAbort && isLast)
+        {
+            throw new EnvelopeException($"Header {IngestHeaders.Abort} is set on a last chunk; an abort marker never completes an upload.");
+        }
+
         return new PayloadEnvelope(
             project,
             session,
@@ -111,7 +127,8 @@ public sealed record PayloadEnvelope(
             ParseLong(headers, IngestHeaders.Length),
             ParseHex(headers, IngestHeaders.Checksum),
             ParseChunkIndex(headers),
-            ParseFlag(headers, IngestHeaders.LastChunk));
+            isLast,
+            isAbort);
     }
 
     private static int ParseChunkIndex(Headers headers)

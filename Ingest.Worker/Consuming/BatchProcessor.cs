@@ -173,6 +173,9 @@ internal sealed class BatchProcessor(
                 case StoreOutcome.ConflictingDuplicate:
                     Log.ConflictingDuplicate(logger, e.ProjectId, e.SessionId, e.Seq, e.PayloadId, payload.Partition, payload.Offset);
                     break;
+                case StoreOutcome.Aborted:
+                    Log.UploadAborted(logger, e.ProjectId, e.SessionId, e.Seq, e.PayloadId, payload.Partition, payload.Offset, detail!);
+                    break;
             }
 
             telemetry.Stored(outcome, topic, payload.Body.Length, now - e.ReceivedAt);

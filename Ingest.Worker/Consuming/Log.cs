@@ -81,4 +81,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2126, Level = LogLevel.Warning,
         Message = "The broker refuses group.instance.id {InstanceId}: its previous instance has not left and its session has not expired yet (a crash); joining again in {Retry}")]
     public static partial void InstanceIdUnreleased(ILogger logger, string instanceId, TimeSpan retry);
+
+    [LoggerMessage(EventId = 2127, Level = LogLevel.Information,
+        Message = "Upload {PayloadId} of {Project}/{SessionId} seq {Seq} aborted by the API (marker at {Partition}@{Offset}): {Detail}")]
+    public static partial void UploadAborted(ILogger logger, string project, string sessionId, long seq, Guid payloadId, int partition, long offset, string detail);
 }

@@ -16,7 +16,10 @@ namespace Ingest.Worker.Storage;
 internal static class ChunkWriter
 {
     private const string PendingSql =
-        "SELECT next_chunk, length, dead_lettered, dead_letter_offset, dead_letter_error FROM ingest.pending_uploads WHERE payload_id = $1 FOR UPDATE";
+        """
+        SELECT next_chunk, length, dead_lettered, dead_letter_offset, dead_letter_error, aborted
+        FROM ingest.pending_uploads WHERE payload_id = $1 FOR UPDATE
+        """;
 
     private const string StageSql =
         """
@@ -43,6 +46,11 @@ internal static class ChunkWriter
     public static async Task<StoreResult> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, CancellationToken ct)
     {
         var e = chunk.Envelope;
+        if (e.IsAbort)
+        {
+            return await AbortAsync(connection, transaction, chunk, ct);
+        }
+
         var decoded = PayloadCodec.GetDecodedLength(chunk.Body);
         var pending = await ReadPendingAsync(connection, transaction, e.PayloadId, ct);
         long stagedLength;
@@ -60,7 +68,7 @@ internal static class ChunkWriter
         }
         else
         {
-            var (next, length, deadLettered, letterOffset, letterError) = pending.Value;
+            var (next, length, deadLettered, letterOffset, letterError, aborted) = pending.Value;
             if (deadLettered && letterOffset == chunk.Offset)
             {
                 // This very message was dead-lettered, but its offset was not committed: its letter may never have
@@ -69,8 +77,9 @@ internal static class ChunkWriter
                     StoreOutcome.Poison, letterError ?? "dead-lettered before", await ChunkOffsetsAsync(connection, transaction, e.PayloadId, ct));
             }
 
-            if (deadLettered || e.ChunkIndex < next)
+            if (deadLettered || aborted || e.ChunkIndex < next)
             {
+                // An aborted upload's chunks come again only as redeliveries (the API never produces after the marker).
                 return new StoreResult(StoreOutcome.ChunkRedelivery);
             }
 
@@ -100,8 +109,30 @@ internal static class ChunkWriter
     }
 
     /// <summary>
+    /// An abort marker: the API gave the upload up. Its staged chunks are deleted now and its pending row kept as an
+    /// aborted tombstone (later redeliveries of its chunks are recognised; the sweep removes it). Idempotent, and a no-op
+    /// for an upload that is not pending here — stored (its chunks belong to its row), already discarded, or never
+    /// staged — or that is dead-lettered (its chunks wait for a redrive).
+    /// </summary>
+    private static async Task<StoreResult> AbortAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload marker, CancellationToken ct)
+    {
+        var id = marker.Envelope.PayloadId;
+        if (await ReadPendingAsync(connection, transaction, id, ct) is not { DeadLettered: false, Aborted: false })
+        {
+            return new StoreResult(StoreOutcome.AbortIgnored);
+        }
+
+        var chunks = await ExecuteAsync(connection, transaction, "DELETE FROM ingest.payload_chunks WHERE payload_id = $1", ct, Uuid(id));
+        await ExecuteAsync(connection, transaction,
+            "UPDATE ingest.pending_uploads SET aborted = true, last_log_time = greatest(last_log_time, $2) WHERE payload_id = $1",
+            ct, Uuid(id), Time(marker.LogTime));
+        return new StoreResult(StoreOutcome.Aborted, $"{chunks} staged chunk(s) dropped");
+    }
+
+    /// <summary>
     /// Discards the uploads of <paramref name="topic"/>/<paramref name="partition"/> whose latest chunk is
-    /// older (log time) than <paramref name="before"/>; returns their payload ids.
+    /// older (log time) than <paramref name="before"/>; returns their payload ids (not those of aborted uploads, whose
+    /// chunks went when their marker came: only their tombstones go now).
     /// </summary>
     public static async Task<List<Guid>> DiscardAbandonedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string topic, int partition, DateTimeOffset before, CancellationToken ct)
@@ -111,9 +142,9 @@ internal static class ChunkWriter
             WITH gone AS (
                 DELETE FROM ingest.pending_uploads
                 WHERE topic = $1 AND kafka_partition = $2 AND NOT dead_lettered AND last_log_time < $3
-                RETURNING payload_id),
+                RETURNING payload_id, aborted),
             chunks AS (DELETE FROM ingest.payload_chunks c USING gone WHERE c.payload_id = gone.payload_id)
-            SELECT payload_id FROM gone
+            SELECT payload_id FROM gone WHERE NOT aborted
             """,
             Text(topic), Int(partition), Time(before));
         var ids = new List<Guid>();
@@ -135,8 +166,8 @@ internal static class ChunkWriter
     public static async Task<string> MarkRefusedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, string error, CancellationToken ct)
     {
-        var (next, length, _, _, _) = await ReadPendingAsync(connection, transaction, chunk.Envelope.PayloadId, ct)
-            ?? (chunk.Envelope.ChunkIndex, 0, false, null, null);
+        var (next, length, _, _, _, _) = await ReadPendingAsync(connection, transaction, chunk.Envelope.PayloadId, ct)
+            ?? (chunk.Envelope.ChunkIndex, 0, false, null, null, false);
         await MarkDeadLetteredAsync(connection, transaction, chunk, next, length, error, ct);
         return await ChunkOffsetsAsync(connection, transaction, chunk.Envelope.PayloadId, ct);
     }
@@ -217,14 +248,14 @@ internal static class ChunkWriter
         return (count, length, hash.GetCurrentHashAsUInt64());
     }
 
-    private static async Task<(int Next, long Length, bool DeadLettered, long? LetterOffset, string? LetterError)?> ReadPendingAsync(
+    private static async Task<(int Next, long Length, bool DeadLettered, long? LetterOffset, string? LetterError, bool Aborted)?> ReadPendingAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct)
     {
         await using var command = Command(connection, transaction, PendingSql, Uuid(payloadId));
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
             ? (reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2),
-               reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4))
+               reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetBoolean(5))
             : null;
     }
 

@@ -69,6 +69,12 @@ public enum StoreOutcome
 
     /// <summary>Refused for good (running length or checksum mismatch): the caller dead-letters it.</summary>
     Poison,
+
+    /// <summary>An abort marker: the API gave the upload up, and its staged chunks were dropped.</summary>
+    Aborted,
+
+    /// <summary>An abort marker with nothing to drop: its upload is stored, dead-lettered, already aborted or discarded, or unknown.</summary>
+    AbortIgnored,
 }
 
 /// <summary>Tells duplicates apart by what is already stored.</summary>

@@ -35,6 +35,7 @@ public sealed class WorkerTelemetry
     private readonly Counter<long> _chunks;
     private readonly Counter<long> _dataLoss;
     private readonly Counter<long> _abandoned;
+    private readonly Counter<long> _aborted;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<long> _batchSize;
     private readonly Histogram<double> _endToEnd;
@@ -54,6 +55,8 @@ public sealed class WorkerTelemetry
             "ingest.worker.data_loss", "{event}", "Accepted data that can no longer be stored, by kind (missing_chunk, offset_out_of_range).");
         _abandoned = meter.CreateCounter<long>(
             "ingest.worker.uploads.abandoned", "{upload}", "Chunked uploads discarded without their last chunk (by log time).");
+        _aborted = meter.CreateCounter<long>(
+            "ingest.worker.uploads.aborted", "{upload}", "Chunked uploads whose staged chunks were dropped on their abort marker (the API gave them up).");
         _batchSize = meter.CreateHistogram<long>("ingest.worker.batch.size", "{message}", "Messages per stored batch.");
         _batchDuration = meter.CreateHistogram<double>(
             "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
@@ -77,9 +80,15 @@ public sealed class WorkerTelemetry
             return;
         }
 
-        if (outcome is StoreOutcome.DataLoss or StoreOutcome.Poison)
+        if (outcome is StoreOutcome.DataLoss or StoreOutcome.Poison or StoreOutcome.AbortIgnored)
         {
-            return; // counted by DataLoss and DeadLettered
+            return; // counted by DataLoss and DeadLettered; an ignored abort marker is nothing
+        }
+
+        if (outcome == StoreOutcome.Aborted)
+        {
+            _aborted.Add(1, tag);
+            return;
         }
 
         if (outcome == StoreOutcome.Stored)

@@ -95,4 +95,36 @@ public sealed class PayloadEnvelopeTests
         var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
         Assert.Contains(name, ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Abort_marker_round_trips_and_other_messages_carry_no_abort_header()
+    {
+        var marker = Sample with { ChunkIndex = 3, IsLastChunk = false, IsAbort = true };
+
+        Assert.Equal(marker, PayloadEnvelope.ReadFrom(marker.WriteTo(new Headers())));
+        Assert.False(Sample.WriteTo(new Headers()).TryGetLastBytes(IngestHeaders.Abort, out _));
+        Assert.False(PayloadEnvelope.ReadFrom(Sample.WriteTo(new Headers())).IsAbort);
+    }
+
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("")]
+    public void Malformed_abort_header_is_refused(string value)
+    {
+        var headers = (Sample with { IsLastChunk = false }).WriteTo(new Headers());
+        headers.Add(IngestHeaders.Abort, Encoding.UTF8.GetBytes(value));
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains(IngestHeaders.Abort, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_abort_marker_is_never_a_last_chunk()
+    {
+        var headers = Sample.WriteTo(new Headers()); // a last chunk
+        headers.Add(IngestHeaders.Abort, "1"u8.ToArray());
+
+        var ex = Assert.Throws<EnvelopeException>(() => PayloadEnvelope.ReadFrom(headers));
+        Assert.Contains(IngestHeaders.Abort, ex.Message, StringComparison.Ordinal);
+    }
 }

@@ -90,6 +90,7 @@ public static class Program
             replay,
             new Command("dlq", "the dead-letter topic") { list, show, redrive },
             new Command("sessions", "stored sessions") { sessionShow },
+            TokenCommand.Create(json, output),
         };
 
         var parsed = root.Parse(args);

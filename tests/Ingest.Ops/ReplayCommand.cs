@@ -135,7 +135,8 @@ public static class ReplayCommand
 
                 if (!payload.IsWhole)
                 {
-                    _ = payload.Envelope.IsLastChunk ? open.Remove(payload.Envelope.PayloadId) : open.Add(payload.Envelope.PayloadId);
+                    // An abort marker ends its upload as a last chunk would (the worker drops what was staged).
+                    _ = payload.Envelope.IsLastChunk || payload.Envelope.IsAbort ? open.Remove(payload.Envelope.PayloadId) : open.Add(payload.Envelope.PayloadId);
                 }
 
                 batch.Add(payload);

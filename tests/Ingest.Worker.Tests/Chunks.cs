@@ -32,6 +32,13 @@ public static class Chunks
         return chunks;
     }
 
+    /// <summary>
+    /// The abort marker of the upload whose last produced chunk is <paramref name="lastProduced"/>, as PayloadChunking
+    /// defines it: the next index, running totals unchanged, <c>ingest-abort=1</c>, an empty codec block.
+    /// </summary>
+    public static (PayloadEnvelope Envelope, byte[] Value) AbortMarker((PayloadEnvelope Envelope, byte[] Value) lastProduced) =>
+        (lastProduced.Envelope with { ChunkIndex = lastProduced.Envelope.ChunkIndex + 1, IsLastChunk = false, IsAbort = true }, PayloadCodec.Encode([]));
+
     /// <summary>Produces one chunk, optionally with an explicit log timestamp.</summary>
     public static Task<DeliveryResult<byte[], byte[]>> ProduceAsync(
         WorkerScenario scenario, (PayloadEnvelope Envelope, byte[] Value) chunk, CancellationToken ct, DateTime? timestamp = null) =>

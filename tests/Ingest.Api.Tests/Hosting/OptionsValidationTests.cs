@@ -103,6 +103,50 @@ public sealed class OptionsValidationTests
         Assert.StartsWith("Ingest:Projects:p1:AllowedOrigins:0:", failure, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Write_tokens_required_without_a_secret_names_the_setting()
+    {
+        var options = OneProject("p1");
+        options.Projects["p1"].WriteTokens.Required = true;
+
+        Assert.StartsWith("Ingest:Projects:p1:WriteTokens:Required is true but Ingest:Projects:p1:WriteTokens:Secrets has none", Assert.Single(Failures(options)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Short_write_token_secret_names_the_setting_without_echoing_it()
+    {
+        var options = OneProject("p1");
+        options.Projects["p1"].WriteTokens = new WriteTokenOptions { Required = true, Secrets = { new string('k', 32), "short-secret-1234" } };
+
+        var failure = Assert.Single(Failures(options));
+        Assert.StartsWith("Ingest:Projects:p1:WriteTokens:Secrets:1 has 17 characters; a write token secret needs at least 32", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("short-secret", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Same_write_token_secret_in_two_projects_is_refused_without_echoing_it()
+    {
+        var secret = "shared-secret-shared-secret-shared-secret";
+        var options = OneProject("p1");
+        options.Projects["p1"].WriteTokens.Secrets.Add(secret);
+        options.Projects["p2"] = new ProjectOptions { WriteTokens = { Secrets = { secret } } };
+
+        var failure = Assert.Single(Failures(options));
+        Assert.Equal("Ingest:Projects:p2:WriteTokens:Secrets:0 is the same secret as Ingest:Projects:p1:WriteTokens:Secrets:0; every project needs secrets of its own.", failure);
+    }
+
+    [Fact]
+    public void Write_token_lifetime_and_skew_name_their_settings()
+    {
+        var options = OneProject("p1");
+        options.Projects["p1"].WriteTokens = new WriteTokenOptions { MaxLifetime = TimeSpan.FromDays(8), ClockSkew = TimeSpan.FromMinutes(-1) };
+
+        Assert.Collection(
+            Failures(options),
+            f => Assert.StartsWith("Ingest:Projects:p1:WriteTokens:MaxLifetime must be more than 0 and at most 7.00:00:00", f, StringComparison.Ordinal),
+            f => Assert.StartsWith("Ingest:Projects:p1:WriteTokens:ClockSkew must be between 0 and 00:10:00", f, StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("bad topic")]

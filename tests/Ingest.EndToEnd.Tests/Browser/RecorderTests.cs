@@ -50,7 +50,9 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         // The first batch holds Meta (4) and then the full snapshot (2) a replay starts from.
         var types = stored[0].Events.Select(e => e.GetProperty("type").GetInt32()).ToList();
         Assert.InRange(types.IndexOf(4), 0, types.IndexOf(2) - 1);
-        Assert.Contains(events, e => IsInput(e, Typed));
+        // Inputs are masked by default: what was typed is stored as asterisks, never as typed.
+        Assert.Contains(events, e => IsInput(e, Masked(Typed)));
+        Assert.DoesNotContain(events, e => IsInput(e, Typed));
 
         var seconds = recording.Elapsed.TotalSeconds;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -71,7 +73,8 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal("1", await replay.GetAttributeAsync("body", "data-started-at-payload")); // played while pages of 2 were loading
         Assert.DoesNotContain("key=", replay.Url, StringComparison.Ordinal); // dropped from the address bar
         var replayed = replay.Locator("#player iframe").ContentFrame;
-        Assert.Equal(Typed, await replayed.Locator("#name").InputValueAsync());
+        Assert.Equal(Masked(Typed), await replayed.Locator("#name").InputValueAsync());
+        // Page text is not masked unless the site says so (maskTextSelector: RecorderPrivacyTests).
         Assert.Equal($"Hello, {Typed}", await replayed.Locator("#echo").TextContentAsync());
         Assert.Equal(4, await replayed.Locator("#items li").CountAsync());
         Assert.Empty(replayErrors);
@@ -109,7 +112,7 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         var stored = await RecordedSession.ReadStoredAsync(reader, session, ct);
         Assert.Equal(Enumerable.Range(0, (int)before.BatchesSent + 1).Select(i => (long)i), stored.Select(s => s.Seq));
         Assert.Equal(pending.EventsRecorded, stored.Sum(s => s.Events.Count));
-        Assert.Contains(stored[^1].Events, e => IsInput(e, lastWords));
+        Assert.Contains(stored[^1].Events, e => IsInput(e, Masked(lastWords)));
     }
 
     [Fact]
@@ -160,6 +163,9 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         await page.WaitForSelectorAsync("body[data-state=error]", new() { Timeout = 30_000 });
         Assert.Contains(message, await page.Locator("#error").TextContentAsync(), StringComparison.Ordinal);
     }
+
+    /// <summary>What rrweb's <c>maskAllInputs</c> stores for <paramref name="typed"/>: one asterisk per character.</summary>
+    internal static string Masked(string typed) => new('*', typed.Length);
 
     /// <summary>An rrweb input event (IncrementalSnapshot, source Input) carrying <paramref name="text"/>.</summary>
     internal static bool IsInput(JsonElement e, string text) =>

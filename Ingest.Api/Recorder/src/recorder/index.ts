@@ -1,6 +1,7 @@
 import { record } from '@rrweb/record';
 import type { eventWithTime } from '@rrweb/types';
 import { Sender } from './sender';
+import { SessionToken } from './token';
 import type { Batch, RecorderDrop, RecorderError, RecorderOptions, RecorderStats } from './types';
 
 export type { RecorderDrop, RecorderError, RecorderOptions, RecorderStats } from './types';
@@ -42,6 +43,7 @@ export function start(options: RecorderOptions): RecorderHandle {
   const sender = new Sender(
     {
       endpoint, sessionId: options.sessionId, apiKey: options.apiKey, onError,
+      token: new SessionToken(options.sessionToken, options.refreshSessionToken, options.tokenRefreshMarginMs ?? 60_000),
       baseDelayMs: options.retryBaseDelayMs ?? 500, maxDelayMs: options.retryMaxDelayMs ?? 30_000,
       onDelivered: () => {
         // After a drop the replay has a hole; a new full snapshot once there is room again lets it continue.
@@ -117,7 +119,7 @@ export function start(options: RecorderOptions): RecorderHandle {
   window.addEventListener('online', onOnline);
 
   let stopRecording: (() => void) | undefined = () => undefined; // set below; undefined once stopped
-  stopRecording = record<eventWithTime>({ ...options.recordOptions, emit });
+  stopRecording = record<eventWithTime>({ ...privateByDefault(options.recordOptions), emit });
 
   return {
     flush: () => {
@@ -135,6 +137,16 @@ export function start(options: RecorderOptions): RecorderHandle {
     },
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * rrweb masks only password inputs by default, so typed emails, addresses and card numbers would be stored and replayed.
+ * The recorder masks every input instead, unless the site chose its own input masking (`maskAllInputs` or
+ * `maskInputOptions`, which rrweb ignores while `maskAllInputs` is true).
+ */
+export function privateByDefault(recordOptions: RecorderOptions['recordOptions']): NonNullable<RecorderOptions['recordOptions']> {
+  const chosen = recordOptions !== undefined && (recordOptions.maskAllInputs !== undefined || recordOptions.maskInputOptions !== undefined);
+  return chosen ? { ...recordOptions } : { ...recordOptions, maskAllInputs: true };
 }
 
 function readSeq(key: string): number {

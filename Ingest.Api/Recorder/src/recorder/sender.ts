@@ -1,4 +1,5 @@
 import { type BackoffOptions, parseRetryAfter, retryDelayMs } from './backoff';
+import { isRefreshableRefusal, type SessionToken, tokenHeader } from './token';
 import { type Batch, type RecorderError, type RecorderStats, keepaliveLimitBytes } from './types';
 
 const encoder = new TextEncoder();
@@ -8,6 +9,7 @@ export interface SenderSettings extends BackoffOptions {
   endpoint: string;
   sessionId: string;
   apiKey: string;
+  token: SessionToken;
   onError: (error: RecorderError) => void;
   onDelivered: (batch: Batch) => void;
 }
@@ -69,9 +71,9 @@ export class Sender {
       budget -= body.byteLength;
       this.stats.keepaliveFlushes++;
       // If the page survives (back/forward cache) the outcome is still counted.
-      void this.post(batch, body, false, true).then(
-        (response) => this.settle(batch, response),
-        () => this.settle(batch, undefined),
+      void this.post(batch, body, false, true, this.settings.token.now).then(
+        (response) => this.settle(batch, response, 0, false),
+        () => this.settle(batch, undefined, 0, false),
       );
     }
     this.stats.queuedBatches = this.queue.length;
@@ -109,39 +111,64 @@ export class Sender {
       if (this.queue[0] !== batch) {
         return 'handed-off'; // sent by sendOnHide while it was being compressed
       }
+      let token: string | undefined;
+      try {
+        token = await this.settings.token.get();
+      } catch (e) {
+        // The site's backend could not give a token now: wait and try again, like a network error.
+        this.settings.onError({ kind: 'token', seq: batch.seq, status: 0, message: `seq ${batch.seq}: refreshSessionToken failed (${e}), retrying` });
+        await this.pause(attempt, undefined);
+        continue;
+      }
+      if (this.queue[0] !== batch) {
+        return 'handed-off';
+      }
       let response: Response | undefined;
       const keepalive = body.byteLength <= keepaliveLimitBytes;
       this.stats.inFlight = true;
       this.inFlightKeepaliveBytes = keepalive ? body.byteLength : 0;
       try {
-        response = await this.post(batch, body, batch.gzip !== null, keepalive);
+        response = await this.post(batch, body, batch.gzip !== null, keepalive, token);
       } catch {
         response = undefined; // network error, CORS refusal or the page going offline
       } finally {
         this.stats.inFlight = false;
       }
-      if ((await this.settle(batch, response, attempt)) !== 'retry') {
+      const outcome = await this.settle(batch, response, attempt);
+      if (outcome === 'new-token') {
+        attempt--; // not a failure of the API: the same attempt again with a new token, at once
+        continue;
+      }
+      if (outcome !== 'retry') {
         return response?.ok ? 'delivered' : 'dropped';
       }
-      this.stats.retries++;
-      const delay = retryDelayMs(attempt, parseRetryAfter(response?.headers.get('Retry-After') ?? null), this.settings);
-      this.stats.lastRetryDelayMs = Math.round(delay);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      await this.pause(attempt, response);
     }
   }
 
-  private post(batch: Batch, body: Uint8Array, gzipped: boolean, keepalive: boolean): Promise<Response> {
+  /** Waits before retry number `attempt` (exponential with jitter, at least Retry-After), or until `retryNow`. */
+  private async pause(attempt: number, response: Response | undefined): Promise<void> {
+    this.stats.retries++;
+    const delay = retryDelayMs(attempt, parseRetryAfter(response?.headers.get('Retry-After') ?? null), this.settings);
+    this.stats.lastRetryDelayMs = Math.round(delay);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  private post(batch: Batch, body: Uint8Array, gzipped: boolean, keepalive: boolean, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.settings.apiKey}`,
       'Content-Type': 'application/json',
     };
+    if (token !== undefined) {
+      headers[tokenHeader] = token;
+    }
     if (gzipped) {
       headers['Content-Encoding'] = 'gzip';
     }
@@ -149,8 +176,11 @@ export class Sender {
     return fetch(url, { method: 'POST', headers, body: body as BodyInit, keepalive, mode: 'cors', credentials: 'omit' });
   }
 
-  /** Counts the outcome of one attempt; 'retry' for 408/429/5xx and network errors (a retry of the same seq is always safe). */
-  private async settle(batch: Batch, response: Response | undefined, attempt = 0): Promise<'done' | 'retry'> {
+  /**
+   * Counts the outcome of one attempt; 'retry' for 408/429/5xx and network errors (a retry of the same seq is always safe),
+   * 'new-token' once per batch for a 403 that a new session write token can cure.
+   */
+  private async settle(batch: Batch, response: Response | undefined, attempt: number, canResend = true): Promise<'done' | 'retry' | 'new-token'> {
     this.stats.lastStatus = response?.status ?? 0;
     if (response?.ok) {
       this.stats.batchesSent++;
@@ -166,11 +196,27 @@ export class Sender {
       }
       return 'retry';
     }
+    const detail = await response.text().catch(() => '');
+    if (isRefreshableRefusal(status, problemType(detail)) && canResend && this.settings.token.canRefresh && !batch.tokenRefreshed) {
+      batch.tokenRefreshed = true;
+      this.settings.token.invalidate();
+      this.settings.onError({ kind: 'token', seq: batch.seq, status, message: `seq ${batch.seq}: token refused (${status}), fetching a new one: ${detail}` });
+      return 'new-token';
+    }
     this.stats.droppedBatches++;
     this.stats.droppedEvents += batch.events;
-    const detail = await response.text().catch(() => '');
     this.settings.onError({ kind: 'refused', seq: batch.seq, status, message: `seq ${batch.seq} refused (${status}), dropped: ${detail}` });
     return 'done';
+  }
+}
+
+/** The `type` of a problem+json body, if it is one. */
+function problemType(body: string): string | undefined {
+  try {
+    const type = (JSON.parse(body) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -24,8 +24,27 @@ export interface RecorderOptions {
   retryMaxDelayMs?: number;
   /** seq of the first batch. Default: where this tab's earlier page of the same session stopped, else 0. */
   firstSeq?: number;
-  /** Passed to rrweb's `record` (masking, sampling, …); `emit` is the recorder's own. */
+  /**
+   * Passed to rrweb's `record` (masking, blocking, sampling, …); `emit` is the recorder's own. Unless it sets
+   * `maskAllInputs` or `maskInputOptions` itself, every input's value is masked (`maskAllInputs: true`: each character
+   * becomes `*`, so only the length is kept). Page text is recorded as is: mask it with `maskTextSelector` (or the
+   * `rr-mask` class), leave elements out with `blockSelector` (or `rr-block`).
+   */
   recordOptions?: Omit<recordOptions<eventWithTime>, 'emit'>;
+  /**
+   * A session write token for this session, minted by the site's backend (`v1.<expiry>.<mac>`), for projects that
+   * require one (`Ingest:Projects:{p}:WriteTokens:Required`). Sent in the `X-Ingest-Session-Token` header.
+   */
+  sessionToken?: string;
+  /**
+   * Returns a new token for this session (e.g. fetched from the site's backend). Called before a post when the current
+   * token expires within `tokenRefreshMarginMs` (or there is none), and once more for a batch the API refused for its
+   * token (`session-token-expired`, `-invalid`, `-missing`, `-malformed`). A refresh that throws is retried like a
+   * network error.
+   */
+  refreshSessionToken?: () => string | Promise<string>;
+  /** How long before its expiry a token is refreshed (default 60 000 ms). */
+  tokenRefreshMarginMs?: number;
   /** Refusals and retries; the default logs them with console.warn. */
   onError?: (error: RecorderError) => void;
   /** Batches dropped because the buffer was full or a page hide left no room for them. */
@@ -33,8 +52,11 @@ export interface RecorderOptions {
 }
 
 export interface RecorderError {
-  /** 'refused': a 4xx other than 408/429 — the batch is dropped. 'retrying': first failure of a batch that is retried. */
-  kind: 'refused' | 'retrying';
+  /**
+   * 'refused': a 4xx other than 408/429 — the batch is dropped. 'retrying': first failure of a batch that is retried.
+   * 'token': `refreshSessionToken` failed (the batch is retried) or the API refused a token (a new one is fetched once).
+   */
+  kind: 'refused' | 'retrying' | 'token';
   seq: number;
   /** HTTP status, 0 for a network error. */
   status: number;
@@ -76,4 +98,6 @@ export interface Batch {
   events: number;
   /** Compressed body once computed; null when the browser cannot gzip. */
   gzip?: Uint8Array | null;
+  /** The API refused it for its token and a new token was fetched: a second such refusal drops it. */
+  tokenRefreshed?: boolean;
 }
