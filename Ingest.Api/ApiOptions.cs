@@ -96,14 +96,14 @@ public sealed class ApiOptions
 
     /// <summary>
     /// Limits every project gets unless <c>Ingest:Projects:{p}:Limits</c> says otherwise: 256 uploads at once (the
-    /// benchmark's highest concurrency), a quarter of the in-flight budget, no request or byte rate limit.
+    /// benchmark's highest concurrency), no request or byte rate limit, and no <c>BudgetShare</c>: each project then
+    /// gets 1 / the number of projects of the in-flight budget, at least a quarter (<see cref="Backpressure.InFlightBudget.DefaultShare"/>).
     /// </summary>
     public UploadLimitOptions ProjectLimits { get; set; } = new()
     {
         MaxConcurrentUploads = 256,
         RequestsPerSecond = 0,
         BytesPerSecond = 0,
-        BudgetShare = 0.25,
     };
 }
 

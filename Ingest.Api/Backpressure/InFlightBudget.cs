@@ -36,9 +36,16 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
     public BudgetAccount For(string projectId) => _accounts.GetOrAdd(projectId, id =>
     {
         ingest.Value.Projects.TryGetValue(id, out var project);
-        var share = api.Value.ProjectLimits.With(project?.Limits).BudgetShare ?? 1;
+        var share = api.Value.ProjectLimits.With(project?.Limits).BudgetShare ?? DefaultShare(ingest.Value.Projects.Count);
         return new BudgetAccount(this, id, ShareOf(share, Capacity, api.Value.ChunkBytes));
     });
+
+    /// <summary>
+    /// The share of a project when none is configured: 1 / the number of projects, but at least a quarter. Up to four
+    /// projects, their shares add up to at most the whole budget, so none can ever take another's (one project gets it
+    /// all); beyond four, a quarter each, so an abused key costs its project's quarter and no more.
+    /// </summary>
+    public static double DefaultShare(int projects) => Math.Max(0.25, 1.0 / Math.Max(1, projects));
 
     /// <summary>Bytes a project with <paramref name="share"/> may hold: at least one chunk, at most the budget.</summary>
     public static long ShareOf(double share, long capacity, int chunkBytes) =>

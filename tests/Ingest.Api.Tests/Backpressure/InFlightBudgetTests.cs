@@ -119,6 +119,24 @@ public sealed class InFlightBudgetTests
         Assert.Equal(4000, budget.InFlight);
     }
 
+    [Theory]
+    [InlineData(1, 10_000)]
+    [InlineData(2, 5_000)]
+    [InlineData(3, 3_334)]
+    [InlineData(4, 2_500)]
+    [InlineData(9, 2_500)]
+    public void Without_a_configured_share_each_project_gets_one_over_the_number_of_projects_at_least_a_quarter(int projects, long cap)
+    {
+        var ingest = new IngestOptions();
+        for (var i = 0; i < projects; i++)
+        {
+            ingest.Projects[$"p{i}"] = new ProjectOptions();
+        }
+
+        var budget = new InFlightBudget(Options.Create(new ApiOptions { InFlightBudgetBytes = 10_000, ChunkBytes = Chunk }), Options.Create(ingest));
+        Assert.Equal(cap, budget.For("p0").Cap);
+    }
+
     [Fact]
     public void A_project_override_sets_its_own_share()
     {
