@@ -111,11 +111,23 @@ public sealed class RealCluster : IAsyncDisposable
         }
     }
 
-    /// <summary>Partitions of <paramref name="topic"/>: leader, replicas (preferred first) and ISR.</summary>
-    public static List<PartitionMetadata> Partitions(IAdminClient admin, string topic) =>
-        admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault(t => t.Topic == topic) is { Error.IsError: false } t
-            ? [.. t.Partitions]
-            : [];
+    /// <summary>
+    /// Partitions of <paramref name="topic"/>: leader, replicas (preferred first) and ISR; none when the topic or the
+    /// cluster does not answer (a metadata request sent to a paused or dying node times out: callers poll again).
+    /// </summary>
+    public static List<PartitionMetadata> Partitions(IAdminClient admin, string topic)
+    {
+        try
+        {
+            return admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault(t => t.Topic == topic) is { Error.IsError: false } t
+                ? [.. t.Partitions]
+                : [];
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_TimedOut)
+        {
+            return [];
+        }
+    }
 
     /// <summary>For failure messages: which nodes run, the group's coordinator, and every partition not led or not fully in sync.</summary>
     public static string Describe(LocalKafka cluster, string topic, string groupId)
