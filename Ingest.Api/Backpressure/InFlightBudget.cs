@@ -65,7 +65,7 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
     {
         lock (_gate)
         {
-            return account.UsedUnsafe + bytes > account.Cap && _used + bytes <= Capacity;
+            return !account.ShareHasRoomUnsafe(bytes) && _used + bytes <= Capacity;
         }
     }
 
@@ -145,7 +145,7 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
                     break; // the whole budget is short: first come, first served
                 }
 
-                if (heldBack?.Contains(waiter.Account) == true || waiter.Account.UsedUnsafe + waiter.Bytes > waiter.Account.Cap)
+                if (heldBack?.Contains(waiter.Account) == true || !waiter.Account.ShareHasRoomUnsafe(waiter.Bytes))
                 {
                     (heldBack ??= []).Add(waiter.Account); // its project is at its share: the others may pass, its own keep their order
                 }
@@ -166,7 +166,7 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
         }
     }
 
-    private bool Fits(BudgetAccount account, long bytes) => _used + bytes <= Capacity && account.UsedUnsafe + bytes <= account.Cap;
+    private bool Fits(BudgetAccount account, long bytes) => _used + bytes <= Capacity && account.ShareHasRoomUnsafe(bytes);
 
     /// <summary>
     /// Whether someone waits whom a taker of <paramref name="account"/> must not overtake: a waiter of the same project,
@@ -176,7 +176,7 @@ public sealed class InFlightBudget(IOptions<ApiOptions> api, IOptions<IngestOpti
     {
         foreach (var waiter in _waiters)
         {
-            if (waiter.Account == account || waiter.Account.UsedUnsafe + waiter.Bytes <= waiter.Account.Cap)
+            if (waiter.Account == account || waiter.Account.ShareHasRoomUnsafe(waiter.Bytes))
             {
                 return true;
             }
@@ -224,6 +224,9 @@ public sealed class BudgetAccount
         get => _used;
         set => Interlocked.Exchange(ref _used, value);
     }
+
+    /// <summary>Whether <paramref name="bytes"/> more fit this project's share (the whole budget aside); under the budget's lock.</summary>
+    internal bool ShareHasRoomUnsafe(long bytes) => UsedUnsafe + bytes <= Cap;
 
     /// <summary>Whether a new request would find <paramref name="bytes"/> free now; takes nothing.</summary>
     public bool HasRoom(long bytes) => _budget.HasRoom(this, bytes);

@@ -43,10 +43,10 @@ public sealed class UploadLimiter : IAsyncDisposable
             .Where(k => k.Limits is not null)
             .ToDictionary(k => k.Id, k => k.Limits!, StringComparer.Ordinal);
         _concurrency = Partitioned(limits => limits.MaxConcurrentUploads is { } max
-            ? new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = max, QueueLimit = 0 })
+            ? () => new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = max, QueueLimit = 0 })
             : null);
-        _requests = Partitioned(limits => limits.RequestsPerSecond is > 0 and var rate ? RequestBucket(rate, limits.RequestBurst) : null);
-        _bytes = Partitioned(limits => limits.BytesPerSecond is > 0 and var rate ? ByteBucket(rate) : null);
+        _requests = Partitioned(limits => limits.RequestsPerSecond is > 0 and var rate ? () => RequestBucket(rate, limits.RequestBurst) : null);
+        _bytes = Partitioned(limits => limits.BytesPerSecond is > 0 and var rate ? () => ByteBucket(rate) : null);
     }
 
     /// <summary>The limits that apply to <paramref name="projectId"/>.</summary>
@@ -173,14 +173,19 @@ public sealed class UploadLimiter : IAsyncDisposable
     private UploadLimitOptions Limits(string scope, UploadCaller caller) =>
         scope == "key" ? _keys.GetValueOrDefault(caller.KeyId) ?? new UploadLimitOptions() : ProjectLimits(caller.ProjectId);
 
-    private PartitionedRateLimiter<string> Partitioned(Func<UploadLimitOptions, RateLimiter?> create) =>
+    /// <summary>
+    /// One limiter per partition, from <paramref name="limiterFor"/> (null: that partition has no such limit). The
+    /// partitioner runs on every request, so it only describes the partition; the limiter itself is built once, by the
+    /// factory, when the partition is first used (a token bucket starts its replenishment timer when built).
+    /// </summary>
+    private PartitionedRateLimiter<string> Partitioned(Func<UploadLimitOptions, Func<RateLimiter>?> limiterFor) =>
         PartitionedRateLimiter.Create<string, string>(partition =>
         {
             var limits = partition.StartsWith("project:", StringComparison.Ordinal)
                 ? ProjectLimits(partition["project:".Length..])
                 : _keys.GetValueOrDefault(partition["key:".Length..]);
-            return limits is not null && create(limits) is { } limiter
-                ? RateLimitPartition.Get(partition, _ => limiter)
+            return limits is not null && limiterFor(limits) is { } create
+                ? RateLimitPartition.Get(partition, _ => create())
                 : RateLimitPartition.GetNoLimiter(partition);
         });
 }
