@@ -9,7 +9,7 @@ public sealed class ApiOptions
 {
     public const string Section = "Api";
 
-    /// <summary>Largest payload accepted, counted after undoing <c>Content-Encoding</c>. Default 100 MiB (INTERFACE.md).</summary>
+    /// <summary>Largest payload accepted, counted after undoing <c>Content-Encoding</c>. Default 100 MiB (Ingest.Contracts/CONTRACT.md).</summary>
     public long MaxPayloadBytes { get; set; } = 100L * 1024 * 1024;
 
     /// <summary>

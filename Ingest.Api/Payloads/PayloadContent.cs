@@ -12,7 +12,7 @@ public enum ContentCoding
     Lz4,
 }
 
-/// <summary>Which request bodies the ingest endpoint takes (INTERFACE.md).</summary>
+/// <summary>Which request bodies the ingest endpoint takes (Ingest.Contracts/CONTRACT.md).</summary>
 public static class PayloadContent
 {
     public const string Json = "application/json";

@@ -6,7 +6,7 @@ namespace Ingest.Contracts.Identity;
 /// <summary>Validation of the identifiers that reach Kafka keys, headers and the store.</summary>
 public static class Ids
 {
-    /// <summary>Longest session id accepted (INTERFACE.md: <c>^[A-Za-z0-9_-]{1,128}$</c>).</summary>
+    /// <summary>Longest session id accepted (CONTRACT.md: <c>^[A-Za-z0-9_-]{1,128}$</c>).</summary>
     public const int MaxSessionIdLength = 128;
 
     /// <summary>Longest project id accepted; project ids follow the session id alphabet.</summary>

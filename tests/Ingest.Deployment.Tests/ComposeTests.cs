@@ -41,7 +41,7 @@ public sealed partial class ComposeTests
         {
             foreach (var key in Environment(Compose.Service(name)).Keys.Concat(Environment(Ha.Service(name)).Keys))
             {
-                Assert.True(DocumentedKey().IsMatch(key), $"{name}: '{key}' is not a configuration key of INTERFACE.md");
+                Assert.True(DocumentedKey().IsMatch(key), $"{name}: '{key}' is not a configuration key of the contract (Ingest.Contracts/CONTRACT.md)");
             }
 
             Assert.Contains("Kafka__BootstrapServers", Environment(Compose.Service(name)).Keys);
