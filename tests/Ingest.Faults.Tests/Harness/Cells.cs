@@ -40,11 +40,26 @@ public static partial class Cells
         await ExecuteAsync(stack,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", ct);
 
+    /// <summary>
+    /// Runs the fault's SQL as one implicit transaction. DDL such as CREATE TRIGGER on both payload tables takes
+    /// locks while worker batches hold one table and want the other, so Postgres may pick the fault's statement as
+    /// the deadlock victim (40P01): the whole statement rolled back, and it is simply sent again.
+    /// </summary>
     private static async Task ExecuteAsync(FaultStack stack, string sql, CancellationToken ct)
     {
-        await using var connection = new NpgsqlConnection(stack.UnpooledConnectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(ct);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(stack.UnpooledConnectionString);
+                await connection.OpenAsync(ct);
+                await using var command = new NpgsqlCommand(sql, connection);
+                await command.ExecuteNonQueryAsync(ct);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 10)
+            {
+            }
+        }
     }
 }
