@@ -2,9 +2,10 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
+using Ingest.Storage.Batches;
+using Ingest.Storage.Payloads;
 using Ingest.Worker.DeadLetter;
 using Ingest.Worker.Startup;
-using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 

@@ -1,11 +1,10 @@
 using System.Buffers;
-using System.Data;
 using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
+using Ingest.Storage.Chunks;
 using Npgsql;
-using NpgsqlTypes;
 
 namespace Ingest.Worker.Redrive;
 
@@ -18,19 +17,6 @@ namespace Ingest.Worker.Redrive;
 /// </summary>
 internal static class ChunkedRedrive
 {
-    private const string CountSql =
-        "SELECT count(*), coalesce(max(chunk_index), -1) FROM ingest.payload_chunks WHERE payload_id = $1 AND chunk_index < $2";
-
-    private const string ChunksSql =
-        "SELECT body FROM ingest.payload_chunks WHERE payload_id = $1 AND chunk_index < $2 ORDER BY chunk_index";
-
-    private const string ForgetSql =
-        """
-        WITH unused AS (SELECT $1::uuid AS id WHERE NOT EXISTS (SELECT 1 FROM ingest.payloads WHERE payload_id = $1)),
-             pending AS (DELETE FROM ingest.pending_uploads p USING unused WHERE p.payload_id = unused.id)
-        DELETE FROM ingest.payload_chunks c USING unused WHERE c.payload_id = unused.id
-        """;
-
     /// <summary>Sends the payload again (unless <paramref name="dryRun"/>); returns the chunk count and the new payload id.</summary>
     public static async Task<(int Chunks, Guid? PayloadId)> SendAsync(
         ConsumeResult<byte[]?, byte[]?> letter,
@@ -58,17 +44,11 @@ internal static class ChunkedRedrive
 
         try
         {
-            await using var connection = await store.OpenConnectionAsync(cancellationToken);
-            await using (var count = Command(connection, CountSql, envelope.PayloadId, k))
-            await using (var reader = await count.ExecuteReaderAsync(cancellationToken))
+            var (staged, highest) = await StagedUploads.CountAsync(store, envelope.PayloadId, k, cancellationToken);
+            if (staged != k || highest != k - 1)
             {
-                await reader.ReadAsync(cancellationToken);
-                var (staged, highest) = (reader.GetInt64(0), reader.GetInt32(1));
-                if (staged != k || highest != k - 1)
-                {
-                    throw new RedriveException(
-                        $"{where}: chunked payload {envelope.PayloadId:N} needs chunks 0…{k - 1} staged in the store, found {staged} (discarded, or a different database?)");
-                }
+                throw new RedriveException(
+                    $"{where}: chunked payload {envelope.PayloadId:N} needs chunks 0…{k - 1} staged in the store, found {staged} (discarded, or a different database?)");
             }
 
             if (dryRun)
@@ -79,28 +59,20 @@ internal static class ChunkedRedrive
             var payloadId = Guid.NewGuid();
             var hash = new XxHash3();
             long length = 0;
-            await using (var chunks = Command(connection, ChunksSql, envelope.PayloadId, k))
-            await using (var reader = await chunks.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken))
+            await StagedUploads.ReadAsync(store, envelope.PayloadId, k, async (index, body, token) =>
             {
-                for (var index = 0; await reader.ReadAsync(cancellationToken); index++)
+                length += Hash(body, hash);
+                var chunk = envelope with
                 {
-                    var body = await reader.GetFieldValueAsync<byte[]>(0, cancellationToken);
-                    length += Hash(body, hash);
-                    var chunk = envelope with
-                    {
-                        PayloadId = payloadId, ChunkIndex = index, IsLastChunk = false, Length = length, Checksum = hash.GetCurrentHashAsUInt64(),
-                    };
-                    await ProduceAsync(producer, target, letter, chunk, body, passthrough, cancellationToken);
-                }
-            }
+                    PayloadId = payloadId, ChunkIndex = index, IsLastChunk = false, Length = length, Checksum = hash.GetCurrentHashAsUInt64(),
+                };
+                await ProduceAsync(producer, target, letter, chunk, body, passthrough, token);
+            }, cancellationToken);
 
             // The last chunk is the letter's own value, with the upload's claimed totals: a payload whose bytes do
             // not match its checksum fails verification again instead of being made to pass.
             await ProduceAsync(producer, target, letter, envelope with { PayloadId = payloadId }, letter.Message.Value, passthrough, cancellationToken);
-            await using (var forget = Command(connection, ForgetSql, envelope.PayloadId))
-            {
-                await forget.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await StagedUploads.ForgetAsync(store, envelope.PayloadId, cancellationToken);
 
             return (k + 1, payloadId);
         }
@@ -138,17 +110,5 @@ internal static class ChunkedRedrive
         {
             ArrayPool<byte>.Shared.Return(decoded);
         }
-    }
-
-    private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, Guid payloadId, int? below = null)
-    {
-        var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = payloadId, NpgsqlDbType = NpgsqlDbType.Uuid });
-        if (below is { } b)
-        {
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = b, NpgsqlDbType = NpgsqlDbType.Integer });
-        }
-
-        return command;
     }
 }

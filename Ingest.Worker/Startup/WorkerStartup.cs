@@ -1,5 +1,5 @@
+using Ingest.Storage.Schema;
 using Ingest.Worker.Durability;
-using Ingest.Worker.Storage;
 using Npgsql;
 
 namespace Ingest.Worker.Startup;

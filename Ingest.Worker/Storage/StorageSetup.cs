@@ -1,3 +1,4 @@
+using Ingest.Storage.Batches;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;

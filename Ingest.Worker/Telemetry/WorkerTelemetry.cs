@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Ingest.Worker.Storage;
+using Ingest.Storage.Payloads;
 
 namespace Ingest.Worker.Telemetry;
 

@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Retry;
 
-namespace Ingest.Worker.Resilience;
+namespace Ingest.Storage.Resilience;
 
 /// <summary>
 /// The worker's one retry policy: what it retries must eventually succeed before an offset may be

@@ -1,7 +1,8 @@
 using System.Data;
+using Ingest.Storage.Chunks;
 using Npgsql;
 
-namespace Ingest.Api.Sessions;
+namespace Ingest.Storage.Reading;
 
 /// <summary>Body of <c>GET /v1/sessions/{sessionId}</c>.</summary>
 public sealed record SessionSummary(
@@ -16,7 +17,11 @@ public sealed record PayloadItem(long Position, long Seq, long Bytes, string Con
 /// </summary>
 public sealed record StoredPayload(string ContentType, long Length, int ChunkCount, Guid PayloadId, byte[]? EncodedBody);
 
-/// <summary>Reads <c>ingest.payloads</c> (owned by the worker), always within one project.</summary>
+/// <summary>One stored payload as <c>ingest-ops sessions show</c> lists it, with when it was received and stored.</summary>
+public sealed record AppliedPayload(
+    long Position, long Seq, long Length, string ContentType, int Partition, long Offset, DateTimeOffset ReceivedAt, DateTimeOffset StoredAt);
+
+/// <summary>Reads <c>ingest.payloads</c> (the worker writes it), always within one project.</summary>
 public sealed class SessionReader(NpgsqlDataSource dataSource)
 {
     public async Task<SessionSummary?> GetSummaryAsync(string projectId, string sessionId, CancellationToken cancellationToken)
@@ -99,20 +104,28 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
     /// one row in memory at a time; returns how many there were.
     /// </summary>
     public async Task<int> ReadChunksAsync(
-        Guid payloadId, Func<int, byte[], CancellationToken, ValueTask> onChunk, CancellationToken cancellationToken)
+        Guid payloadId, Func<int, byte[], CancellationToken, ValueTask> onChunk, CancellationToken cancellationToken) =>
+        await StagedUploads.ReadAsync(dataSource, payloadId, int.MaxValue, onChunk, cancellationToken);
+
+    /// <summary>The first <paramref name="limit"/> payloads of the session in applied (position) order, with their times.</summary>
+    public async Task<List<AppliedPayload>> ListAppliedAsync(string projectId, string sessionId, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT chunk_index, body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index");
-        command.Parameters.Add(new NpgsqlParameter { Value = payloadId });
-        await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
-        var count = 0;
+            """
+            SELECT position, seq, length, content_type, kafka_partition, kafka_offset, received_at, stored_at
+            FROM ingest.payloads WHERE project = $1 AND session_id = $2 ORDER BY position LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<AppliedPayload>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            var index = reader.GetInt32(0);
-            await onChunk(index, await reader.GetFieldValueAsync<byte[]>(1, cancellationToken), cancellationToken);
-            count++;
+            rows.Add(new AppliedPayload(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt32(4),
+                reader.GetInt64(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7)));
         }
 
-        return count;
+        return rows;
     }
 }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Npgsql;
 
-namespace Ingest.Worker.Storage;
+namespace Ingest.Storage.Payloads;
 
 /// <summary>What a failed write means for the payloads in it.</summary>
 public enum StoreErrorKind

@@ -1,6 +1,6 @@
-namespace Ingest.Worker.Storage;
+namespace Ingest.Storage.Batches;
 
-/// <summary>Storage log messages, event ids 2000–2099 (2001 is SchemaMigrator's).</summary>
+/// <summary>Batch write log messages, event ids 2000–2099 (2001, 2012–2013 are the schema's).</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning,
@@ -10,11 +10,4 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Error,
         Message = "Database write refused (needs an operator; nothing is committed until it succeeds), retry {Attempt} in {Delay}")]
     public static partial void WriteRetryPersistent(ILogger logger, int attempt, TimeSpan delay, Exception exception);
-
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning,
-        Message = "Database not ready for migrations, retry {Attempt} in {Delay}: {Error}")]
-    public static partial void MigrationRetry(ILogger logger, int attempt, TimeSpan delay, string error);
-
-    [LoggerMessage(EventId = 2013, Level = LogLevel.Information, Message = "Schema up to date ({Applied} migrations applied now)")]
-    public static partial void SchemaReady(ILogger logger, int applied);
 }

@@ -2,7 +2,7 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 
-namespace Ingest.Worker.Storage;
+namespace Ingest.Storage.Payloads;
 
 /// <summary>A decoded message ready to be written: its envelope, the encoded body and where it came from.</summary>
 /// <param name="Envelope">The message's headers, validated.</param>

@@ -1,8 +1,8 @@
-using Ingest.Worker.Resilience;
+using Ingest.Storage.Resilience;
 using Npgsql;
 using Polly;
 
-namespace Ingest.Worker.Storage;
+namespace Ingest.Storage.Schema;
 
 /// <summary>Applies migrations at start-up, waiting (with backoff) for a database that is not reachable yet.</summary>
 public static class SchemaStartup

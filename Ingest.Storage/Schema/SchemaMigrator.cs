@@ -1,9 +1,9 @@
 using Npgsql;
 
-namespace Ingest.Worker.Storage;
+namespace Ingest.Storage.Schema;
 
 /// <summary>
-/// Applies the versioned SQL files embedded in this assembly (<c>Storage/Migrations/NNNN_name.sql</c>),
+/// Applies the versioned SQL files embedded in this assembly (<c>Schema/Migrations/NNNN_name.sql</c>),
 /// each once, in order. The worker is the schema's only owner; concurrent starts serialise on a
 /// transaction-scoped advisory lock, so two replicas starting together apply each file exactly once.
 /// </summary>
@@ -12,7 +12,7 @@ public static partial class SchemaMigrator
     /// <summary>Advisory lock key for migrations ("ingest" in ASCII, an arbitrary but fixed number).</summary>
     private const long LockKey = 0x696E67657374;
 
-    private const string ResourcePrefix = "Ingest.Worker.Migrations.";
+    private const string ResourcePrefix = "Ingest.Storage.Migrations.";
 
     /// <summary>The embedded migrations, ordered by version.</summary>
     public static IReadOnlyList<(int Version, string Name, string Sql)> Migrations { get; } = Load();

@@ -1,0 +1,164 @@
+using Ingest.Storage.Chunks;
+using Ingest.Storage.Payloads;
+using Ingest.Storage.Resilience;
+using Npgsql;
+using Polly;
+
+namespace Ingest.Storage.Batches;
+
+/// <summary>What a batch write did: one result per message, and the uploads discarded as abandoned.</summary>
+public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyList<Guid> Abandoned);
+
+/// <summary>
+/// Writes batches of payloads: one transaction per batch, in offset order. Each run of whole payloads is written as
+/// rows by <see cref="PayloadRows"/> (which absorbs redeliveries and tells the kinds of duplicate apart), each chunk
+/// is staged by <see cref="ChunkWriter"/> (its payload's row written at its last chunk, the same way). Transient and
+/// persistent database errors are retried with backoff until cancelled; data errors (SQLSTATE 22/23) are thrown for
+/// the caller to isolate.
+/// </summary>
+public sealed class PayloadStore
+{
+    /// <summary>Called (on each retry) while a transient or persistent error keeps the batch from the database.</summary>
+    private static readonly ResiliencePropertyKey<Action> OnStall = new("ingest.on-stall");
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger<PayloadStore> _logger;
+    private readonly ResiliencePipeline _retry;
+
+    public PayloadStore(NpgsqlDataSource dataSource, ILogger<PayloadStore> logger, TimeProvider timeProvider)
+    {
+        _dataSource = dataSource;
+        _logger = logger;
+        _retry = RetryUntilCancelled.Create(
+            timeProvider,
+            new PredicateBuilder().Handle<Exception>(
+                ex => PostgresErrors.Classify(ex) is StoreErrorKind.Transient or StoreErrorKind.Persistent),
+            delay: TimeSpan.FromMilliseconds(100),
+            // Short enough that a database back after an outage is found within a few seconds.
+            maxDelay: TimeSpan.FromSeconds(5),
+            args =>
+            {
+                if (args.Context.Properties.TryGetValue(OnStall, out var onStall))
+                {
+                    onStall();
+                }
+
+                var ex = args.Outcome.Exception!;
+                if (PostgresErrors.Classify(ex) == StoreErrorKind.Transient)
+                {
+                    Log.WriteRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, ex.Message);
+                }
+                else
+                {
+                    Log.WriteRetryPersistent(_logger, args.AttemptNumber + 1, args.RetryDelay, ex);
+                }
+
+                return default;
+            });
+    }
+
+    /// <summary>
+    /// Stores <paramref name="payloads"/> (messages of one partition, in offset order) in one transaction,
+    /// retrying until it succeeds or is cancelled: whole payloads as rows, chunks staged (and their payload
+    /// stored at the last one), then the partition's uploads abandoned before <paramref name="abandonBefore"/>
+    /// (log time) discarded.
+    /// </summary>
+    /// <exception cref="PostgresException">A data error (class 22/23): some payload of the batch is refused.</exception>
+    public async Task<StoredBatch> StoreAsync(
+        IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            if (onStall is not null)
+            {
+                context.Properties.Set(OnStall, onStall);
+            }
+
+            return await _retry.ExecuteAsync(
+                async (ctx, state) => await state.Store.WriteAsync(state.Payloads, state.AbandonBefore, ctx.CancellationToken),
+                context,
+                (Store: this, Payloads: payloads, AbandonBefore: abandonBefore));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the staged chunks of a chunked payload whose chunk <paramref name="chunk"/> the database refused for
+    /// good, so it can be redriven (see <see cref="PendingUploads.MarkRefusedAsync"/>); retried like a batch. Returns the
+    /// staged chunks' offsets for the dead letter.
+    /// </summary>
+    public async Task<string> KeepRefusedUploadAsync(IncomingPayload chunk, string error, Action? onStall, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            if (onStall is not null)
+            {
+                context.Properties.Set(OnStall, onStall);
+            }
+
+            return await _retry.ExecuteAsync(
+                async (ctx, state) =>
+                {
+                    await using var connection = await state.DataSource.OpenConnectionAsync(ctx.CancellationToken);
+                    await using var transaction = await connection.BeginTransactionAsync(ctx.CancellationToken);
+                    var offsets = await PendingUploads.MarkRefusedAsync(connection, transaction, state.Chunk, state.Error, ctx.CancellationToken);
+                    await transaction.CommitAsync(ctx.CancellationToken);
+                    return offsets;
+                },
+                context,
+                (DataSource: _dataSource, Chunk: chunk, Error: error));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = new PayloadRows(connection, transaction);
+        var results = new StoreResult[payloads.Count];
+        var run = new List<int>();
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            if (payloads[i].IsWhole)
+            {
+                run.Add(i);
+                continue;
+            }
+
+            // Applied order is offset order: the whole payloads before this chunk go first.
+            await WriteWholeAsync(rows, payloads, run, results, cancellationToken);
+            run.Clear();
+            results[i] = await ChunkWriter.WriteAsync(rows, connection, transaction, payloads[i], cancellationToken);
+        }
+
+        await WriteWholeAsync(rows, payloads, run, results, cancellationToken);
+        List<Guid> abandoned = [];
+        if (abandonBefore is { } before && payloads.Count > 0)
+        {
+            abandoned = await PendingUploads.DiscardAbandonedAsync(
+                connection, transaction, payloads[0].Topic, payloads[0].Partition, before, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new StoredBatch(results, abandoned);
+    }
+
+    private static async Task WriteWholeAsync(
+        PayloadRows rows, IReadOnlyList<IncomingPayload> payloads, List<int> run, StoreResult[] results, CancellationToken cancellationToken)
+    {
+        var written = await rows.InsertAsync([.. run.Select(i => PayloadRow.Whole(payloads[i]))], cancellationToken);
+        for (var j = 0; j < run.Count; j++)
+        {
+            results[run[j]] = written[j];
+        }
+    }
+}
