@@ -3,6 +3,7 @@ using Ingest.Api.Auth;
 using Ingest.Api.Problems;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Identity;
+using Ingest.Storage.Reading;
 
 namespace Ingest.Api.Sessions;
 

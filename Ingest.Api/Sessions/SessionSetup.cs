@@ -1,3 +1,4 @@
+using Ingest.Storage.Reading;
 using Microsoft.Extensions.Options;
 using Npgsql;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Ingest.Api.Payloads;
 using Ingest.Contracts.Codec;
+using Ingest.Storage.Reading;
 using Microsoft.Net.Http.Headers;
 
 namespace Ingest.Api.Sessions;

@@ -61,7 +61,7 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres, bool gua
     {
         var database = await postgres.CreateDatabaseAsync(cancellationToken);
         await using var source = NpgsqlDataSource.Create(database);
-        await Ingest.Worker.Storage.SchemaMigrator.ApplyAsync(
+        await Ingest.Storage.Schema.SchemaMigrator.ApplyAsync(
             source, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
         return database;
     }

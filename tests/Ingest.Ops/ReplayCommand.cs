@@ -3,7 +3,9 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
-using Ingest.Worker.Storage;
+using Ingest.Storage.Batches;
+using Ingest.Storage.Payloads;
+using Ingest.Storage.Replay;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -191,8 +193,7 @@ public static class ReplayCommand
     {
         try
         {
-            await using var command = source.CreateCommand("SELECT to_regclass('ingest.payloads') IS NOT NULL");
-            if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+            if (!await ReplayQueries.HasSchemaAsync(source, cancellationToken))
             {
                 throw new OpsException("the store has no ingest.payloads table: start a worker once, it applies the schema");
             }

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Storage.Replay;
 using Npgsql;
 
 namespace Ingest.Ops;
@@ -45,8 +46,7 @@ public static class ReplayRange
             var (start, startMethod) = starts.TryGetValue(p, out var s) ? (s, "offsets-for-times") : (-1L, "");
             if (start < 0)
             {
-                var before = await ScalarAsync(store, "SELECT max(kafka_offset) FROM ingest.payloads WHERE kafka_partition = $1 AND received_at < $2",
-                    p, from - StoreMargin, cancellationToken);
+                var before = await ReplayQueries.LastOffsetReceivedBeforeAsync(store, p, from - StoreMargin, cancellationToken);
                 (start, startMethod) = before is { } b
                     ? (b + 1, "store")
                     : (low, "log start (the broker cannot look up by time and the store holds nothing received before --from)");
@@ -59,8 +59,7 @@ public static class ReplayRange
             }
             else if (ends is not null && !ends.ContainsKey(p))
             {
-                var after = await ScalarAsync(store, "SELECT min(kafka_offset) FROM ingest.payloads WHERE kafka_partition = $1 AND received_at > $2",
-                    p, to!.Value + StoreMargin, cancellationToken);
+                var after = await ReplayQueries.FirstOffsetReceivedAfterAsync(store, p, to!.Value + StoreMargin, cancellationToken);
                 (end, endMethod) = after is { } a && a < end
                     ? (a, "store")
                     : (end, "log end (the broker cannot look up --to by time and the store holds nothing received after it)");
@@ -136,13 +135,5 @@ public static class ReplayRange
         {
             reader.Unassign();
         }
-    }
-
-    private static async Task<long?> ScalarAsync(NpgsqlDataSource store, string sql, int partition, DateTimeOffset time, CancellationToken cancellationToken)
-    {
-        await using var command = store.CreateCommand(sql);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = partition });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = time });
-        return await command.ExecuteScalarAsync(cancellationToken) is long value ? value : null;
     }
 }

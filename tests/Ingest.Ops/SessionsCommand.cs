@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ingest.Contracts.Identity;
+using Ingest.Storage.Reading;
 using Npgsql;
 
 namespace Ingest.Ops;
@@ -15,23 +16,10 @@ public static class SessionsCommand
         }
 
         await using var source = NpgsqlDataSource.Create(context.Database);
-        await using var command = source.CreateCommand(
-            """
-            SELECT position, seq, length, content_type, kafka_partition, kafka_offset, received_at, stored_at
-            FROM ingest.payloads WHERE project = $1 AND session_id = $2 ORDER BY position LIMIT $3
-            """);
-        command.Parameters.Add(new() { Value = project });
-        command.Parameters.Add(new() { Value = sessionId });
-        command.Parameters.Add(new() { Value = limit });
-        var rows = new List<Row>();
+        List<AppliedPayload> rows;
         try
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                rows.Add(new Row(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt32(4),
-                    reader.GetInt64(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7)));
-            }
+            rows = await new SessionReader(source).ListAppliedAsync(project, sessionId, limit, cancellationToken);
         }
         catch (NpgsqlException ex)
         {
@@ -56,6 +44,4 @@ public static class SessionsCommand
         });
         return 0;
     }
-
-    public sealed record Row(long Position, long Seq, long Length, string ContentType, int Partition, long Offset, DateTimeOffset ReceivedAt, DateTimeOffset StoredAt);
 }

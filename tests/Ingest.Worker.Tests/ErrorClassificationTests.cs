@@ -1,5 +1,5 @@
 using Ingest.Contracts.Envelope;
-using Ingest.Worker.Storage;
+using Ingest.Storage.Payloads;
 using Npgsql;
 
 namespace Ingest.Worker.Tests;

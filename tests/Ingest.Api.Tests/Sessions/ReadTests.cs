@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using Ingest.Api.Sessions;
 using Ingest.Api.Tests.Hosting;
+using Ingest.Storage.Reading;
 using Ingest.Testing;
 
 namespace Ingest.Api.Tests.Sessions;

@@ -1,6 +1,6 @@
 using System.IO.Hashing;
 using Ingest.Contracts.Codec;
-using Ingest.Worker.Storage;
+using Ingest.Storage.Schema;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
