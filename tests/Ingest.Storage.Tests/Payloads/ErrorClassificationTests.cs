@@ -2,7 +2,7 @@ using Ingest.Contracts.Envelope;
 using Ingest.Storage.Payloads;
 using Npgsql;
 
-namespace Ingest.Worker.Tests;
+namespace Ingest.Storage.Tests.Payloads;
 
 public sealed class ErrorClassificationTests
 {

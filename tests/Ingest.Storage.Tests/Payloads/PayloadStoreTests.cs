@@ -1,0 +1,136 @@
+using System.Text;
+using Ingest.Storage.Payloads;
+using Ingest.Testing;
+using Npgsql;
+
+namespace Ingest.Storage.Tests.Payloads;
+
+/// <summary>The one write path for payload rows, against a real Postgres: first stored wins, applied order, poison, size.</summary>
+public sealed class PayloadStoreTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Duplicates_in_one_batch_keep_the_first_and_are_told_apart()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        var first = Bytes("first");
+        var envelope = StoreDatabase.EnvelopeFor("s", 0, first);
+        var other = Bytes("other");
+
+        var stored = await db.StoreAsync(
+        [
+            db.Message(envelope, first),
+            db.Message(envelope, first), // the same upload again: a redelivery
+            db.Message(StoreDatabase.EnvelopeFor("s", 0, first), first), // a new upload of the same bytes: a client retry
+            db.Message(StoreDatabase.EnvelopeFor("s", 0, other), other), // different bytes under the same seq
+            db.Message(StoreDatabase.EnvelopeFor("s", 1, other), other),
+        ], ct);
+
+        Assert.Equal(
+            [StoreOutcome.Stored, StoreOutcome.Redelivery, StoreOutcome.ClientRetry, StoreOutcome.ConflictingDuplicate, StoreOutcome.Stored],
+            stored.Results.Select(r => r.Outcome));
+        var rows = await db.RowsAsync(ct);
+        Assert.Equal([("s", 0L, 0L), ("s", 1L, 4L)], rows.Select(r => (r.Session, r.Seq, r.Offset)));
+        Assert.Equal(envelope.PayloadId, rows[0].PayloadId);
+        Assert.Equal(first, rows[0].Bytes);
+    }
+
+    [Fact]
+    public async Task A_duplicate_of_an_earlier_batch_does_not_replace_what_is_stored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        var first = Bytes("first");
+        var envelope = StoreDatabase.EnvelopeFor("s", 0, first);
+        await db.StoreAsync([db.Message(envelope, first)], ct);
+
+        var other = Bytes("other");
+        var again = await db.StoreAsync(
+            [db.Message(StoreDatabase.EnvelopeFor("s", 0, other), other), db.Message(envelope, first), db.Message(StoreDatabase.EnvelopeFor("s", 0, first), first)],
+            ct);
+
+        Assert.Equal([StoreOutcome.ConflictingDuplicate, StoreOutcome.Redelivery, StoreOutcome.ClientRetry], again.Results.Select(r => r.Outcome));
+        var row = Assert.Single(await db.RowsAsync(ct));
+        Assert.Equal((envelope.PayloadId, 0L), (row.PayloadId, row.Offset));
+        Assert.Equal(first, row.Bytes);
+    }
+
+    [Fact]
+    public async Task Positions_follow_the_order_of_the_batch_and_of_the_batches()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        // Sessions interleaved, and seqs of one session not in seq order: position is applied order, nothing else.
+        var seqs = new long[] { 5, 3, 9, 0, 7, 1, 8, 2, 6, 4 };
+        for (var batch = 0; batch < 2; batch++)
+        {
+            var messages = new List<IncomingPayload>();
+            foreach (var seq in seqs)
+            {
+                foreach (var session in new[] { "b", "a", "c" })
+                {
+                    var bytes = Bytes($"{session} {seq} {batch}");
+                    messages.Add(db.Message(StoreDatabase.EnvelopeFor(session, seq + (batch * 10), bytes), bytes));
+                }
+            }
+
+            Assert.All((await db.StoreAsync(messages, ct)).Results, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+        }
+
+        var rows = await db.RowsAsync(ct);
+        Assert.Equal(60, rows.Count);
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => (long)i), rows.Select(r => r.Offset)); // in position order = offset order
+    }
+
+    [Fact]
+    public async Task A_row_the_table_refuses_fails_its_batch_as_a_data_error_and_the_rest_store_without_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        await db.ExecuteAsync("ALTER TABLE ingest.payloads ADD CONSTRAINT no_seq_3 CHECK (seq <> 3)", ct);
+        var messages = Enumerable.Range(0, 20).Select(seq =>
+        {
+            var bytes = Bytes($"s {seq}");
+            return db.Message(StoreDatabase.EnvelopeFor("s", seq, bytes), bytes);
+        }).ToList();
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => db.StoreAsync(messages, ct));
+        Assert.Equal(StoreErrorKind.Data, PostgresErrors.Classify(refused));
+        Assert.Contains("no_seq_3", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(await db.RowsAsync(ct)); // the batch's transaction left nothing
+
+        // What the worker's bisect does: the halves again, the poison alone.
+        await Assert.ThrowsAsync<PostgresException>(() => db.StoreAsync(messages[..10], ct));
+        Assert.All((await db.StoreAsync(messages[..3], ct)).Results, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+        await Assert.ThrowsAsync<PostgresException>(() => db.StoreAsync([messages[3]], ct));
+        Assert.All((await db.StoreAsync(messages[4..], ct)).Results, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+        Assert.Equal(Enumerable.Range(0, 20).Where(i => i != 3).Select(i => (long)i), (await db.RowsAsync(ct)).Select(r => r.Seq));
+    }
+
+    [Fact]
+    public async Task Large_bodies_are_stored_byte_for_byte()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        var random = new Random(7);
+        var sizes = new[] { 16 * 1024 * 1024, 10_000, 1, 3 * 1024 * 1024 };
+        var sent = sizes.Select((size, seq) =>
+        {
+            var bytes = new byte[size];
+            random.NextBytes(bytes); // incompressible: the encoded block is as large as the payload
+            return (Seq: (long)seq, Bytes: bytes);
+        }).ToList();
+
+        var stored = await db.StoreAsync([.. sent.Select(s => db.Message(StoreDatabase.EnvelopeFor("big", s.Seq, s.Bytes), s.Bytes))], ct);
+
+        Assert.All(stored.Results, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+        var rows = await db.RowsAsync(ct);
+        Assert.Equal(sent.Select(s => s.Seq), rows.Select(r => r.Seq));
+        foreach (var (row, (_, bytes)) in rows.Zip(sent))
+        {
+            Assert.Equal(bytes, row.Bytes);
+        }
+    }
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+}
