@@ -4,44 +4,36 @@ using NpgsqlTypes;
 namespace Ingest.Storage.Payloads;
 
 /// <summary>
-/// The one way rows reach <c>ingest.payloads</c>: a binary COPY into a transaction-scoped staging table, then one
-/// <c>INSERT … SELECT … ORDER BY ord ON CONFLICT DO NOTHING RETURNING</c>. The COPY keeps the bulk speed of writing
+/// The one way rows reach <c>ingest.payloads</c>: a binary COPY into a temporary staging table, then one
+/// <c>INSERT … SELECT … ORDER BY position ON CONFLICT DO NOTHING RETURNING</c>. The COPY keeps the bulk speed of writing
 /// the table directly (binary rows, one round trip) and the INSERT the semantics: rows go in in the order given (so
 /// <c>position</c> is the applied order), the first row stored under a (project, session, seq) wins — a later one, in
 /// the same call or an earlier batch, is a duplicate, told apart by what is stored — and a row the table refuses (a
 /// data error, SQLSTATE class 22/23) fails the call for the caller to isolate. Every column is named once, here.
-/// One instance per transaction: the staging table lives as long as the transaction.
+/// One instance per transaction; the staging table holds rows only within it.
 /// </summary>
 internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction transaction)
 {
-    /// <summary>The columns written, in the order <see cref="WriteRowAsync"/> writes them, with their types.</summary>
-    private static readonly (string Name, string Type)[] Columns =
-    [
-        ("project", "text"), ("session_id", "text"), ("seq", "bigint"), ("payload_id", "uuid"), ("content_type", "text"),
-        ("length", "bigint"), ("checksum", "bigint"), ("encoding", "text"), ("body", "bytea"), ("kafka_partition", "integer"),
-        ("kafka_offset", "bigint"), ("received_at", "timestamptz"), ("chunk_count", "integer"),
-    ];
-
-    private static readonly string ColumnList = string.Join(", ", Columns.Select(c => c.Name));
+    /// <summary>The columns written, in the order <see cref="WriteRowAsync"/> writes them.</summary>
+    private const string ColumnList =
+        "project, session_id, seq, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at, chunk_count";
 
     /// <summary>
-    /// Dropped at commit or rollback, so a pooled connection never carries it over. The body is already LZ4: as in
-    /// <c>ingest.payloads</c>, pglz is not let to try it.
+    /// Shaped like <c>ingest.payloads</c> itself (its body <c>STORAGE EXTERNAL</c>: pglz is not let to try LZ4 bytes),
+    /// with <c>position</c> carrying the order rows are given in. Emptied at every commit; a connection keeps it until
+    /// it is reset (Npgsql resets a pooled connection unless <c>No Reset On Close</c>), so it is created when missing.
     /// </summary>
-    private static readonly string CreateStagingSql =
-        $"""
-        CREATE TEMP TABLE payload_rows (ord integer NOT NULL, {string.Join(", ", Columns.Select(c => $"{c.Name} {c.Type}"))}) ON COMMIT DROP;
-        ALTER TABLE payload_rows ALTER COLUMN body SET STORAGE EXTERNAL
-        """;
+    private const string CreateStagingSql =
+        "CREATE TEMP TABLE IF NOT EXISTS payload_rows (LIKE ingest.payloads INCLUDING DEFAULTS INCLUDING STORAGE) ON COMMIT DELETE ROWS";
 
-    private static readonly string CopySql = $"COPY payload_rows (ord, {ColumnList}) FROM STDIN (FORMAT BINARY)";
+    private const string CopySql = $"COPY payload_rows (position, {ColumnList}) FROM STDIN (FORMAT BINARY)";
 
     /// <summary>Empties the staging table as it inserts, so the next call of the transaction starts from nothing.</summary>
-    private static readonly string InsertSql =
+    private const string InsertSql =
         $"""
         WITH staged AS (DELETE FROM payload_rows RETURNING *)
         INSERT INTO ingest.payloads ({ColumnList})
-        SELECT {ColumnList} FROM staged ORDER BY ord
+        SELECT {ColumnList} FROM staged ORDER BY position
         ON CONFLICT (project, session_id, seq) DO NOTHING
         RETURNING kafka_partition, kafka_offset
         """;
@@ -124,7 +116,7 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
     {
         var e = row.Envelope;
         await writer.StartRowAsync(ct);
-        await writer.WriteAsync(ord, NpgsqlDbType.Integer, ct);
+        await writer.WriteAsync((long)ord, NpgsqlDbType.Bigint, ct); // position: the order given
         await writer.WriteAsync(e.ProjectId, NpgsqlDbType.Text, ct);
         await writer.WriteAsync(e.SessionId, NpgsqlDbType.Text, ct);
         await writer.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct);

@@ -108,6 +108,28 @@ public sealed class PayloadStoreTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_connection_kept_between_batches_starts_each_one_with_an_empty_staging_table()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct, oneKeptConnection: true);
+        await db.ExecuteAsync("ALTER TABLE ingest.payloads ADD CONSTRAINT no_seq_1 CHECK (seq <> 1)", ct);
+        var messages = Enumerable.Range(0, 4).Select(seq =>
+        {
+            var bytes = Bytes($"s {seq}");
+            return db.Message(StoreDatabase.EnvelopeFor("s", seq, bytes), bytes);
+        }).ToList();
+
+        await db.StoreAsync([messages[0]], ct);
+        await Assert.ThrowsAsync<PostgresException>(() => db.StoreAsync([messages[2], messages[1]], ct)); // rolled back
+        var after = await db.StoreAsync([messages[2], messages[3]], ct);
+
+        Assert.Equal([StoreOutcome.Stored, StoreOutcome.Stored], after.Results.Select(r => r.Outcome));
+        Assert.Equal([(0L, 0L), (2L, 2L), (3L, 3L)], (await db.RowsAsync(ct)).Select(r => (r.Seq, r.Offset)));
+        await using var staged = db.DataSource.CreateCommand("SELECT count(*) FROM pg_temp.payload_rows");
+        Assert.Equal(0L, await staged.ExecuteScalarAsync(ct)); // the same connection: its staging table is there, and empty
+    }
+
+    [Fact]
     public async Task Large_bodies_are_stored_byte_for_byte()
     {
         var ct = TestContext.Current.CancellationToken;

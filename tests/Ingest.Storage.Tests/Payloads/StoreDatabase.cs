@@ -25,9 +25,15 @@ public sealed class StoreDatabase : IAsyncDisposable
 
     public PayloadStore Store { get; }
 
-    public static async Task<StoreDatabase> CreateAsync(PostgresFixture postgres, CancellationToken ct)
+    /// <param name="postgres">The server.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="oneKeptConnection">One pooled connection, not reset between batches (as the worker's): its staging table stays.</param>
+    public static async Task<StoreDatabase> CreateAsync(PostgresFixture postgres, CancellationToken ct, bool oneKeptConnection = false)
     {
-        var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync(ct));
+        var connectionString = await postgres.CreateDatabaseAsync(ct);
+        var dataSource = NpgsqlDataSource.Create(oneKeptConnection
+            ? new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxPoolSize = 1 }.ConnectionString
+            : connectionString);
         await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct);
         return new StoreDatabase(dataSource);
     }
