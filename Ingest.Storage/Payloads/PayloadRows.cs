@@ -1,41 +1,29 @@
 using Npgsql;
 using NpgsqlTypes;
+using static Ingest.Storage.Sql.Db;
 
 namespace Ingest.Storage.Payloads;
 
 /// <summary>
-/// The one way rows reach <c>ingest.payloads</c>: a binary COPY into a temporary staging table, then one
-/// <c>INSERT … SELECT … ORDER BY position ON CONFLICT DO NOTHING RETURNING</c>. The COPY keeps the bulk speed of writing
-/// the table directly (binary rows, one round trip) and the INSERT the semantics: rows go in in the order given (so
-/// <c>position</c> is the applied order), the first row stored under a (project, session, seq) wins — a later one, in
-/// the same call or an earlier batch, is a duplicate, told apart by what is stored — and a row the table refuses (a
-/// data error, SQLSTATE class 22/23) fails the call for the caller to isolate. Every column is named once, here.
-/// One instance per transaction; the staging table holds rows only within it.
+/// The one way rows reach <c>ingest.payloads</c>: one <c>INSERT … ON CONFLICT (project, session_id, seq) DO NOTHING</c>
+/// per row, all rows of a call sent as one <see cref="NpgsqlBatch"/> (one round trip) and run in the order given, so
+/// <c>position</c> is the applied order and the first row stored under a key wins — a later one, in the same call or
+/// an earlier batch, inserts nothing and is told apart by what is stored. A row the table refuses (a data error,
+/// SQLSTATE class 22/23) fails the call for the caller to isolate. Every column is named once, here.
 /// </summary>
+/// <remarks>
+/// Measured against the binary COPY it replaces and a COPY into a temporary staging table followed by
+/// <c>INSERT … SELECT … ON CONFLICT DO NOTHING</c> (README, "Storage"): 10 KB rows in batches of 200 about 11% slower
+/// than the COPY, 100 KB rows 1.4× faster, 2-message batches the same; the staging table was slower than both in all three.
+/// </remarks>
 internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction transaction)
 {
-    /// <summary>The columns written, in the order <see cref="WriteRowAsync"/> writes them.</summary>
-    private const string ColumnList =
-        "project, session_id, seq, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at, chunk_count";
-
-    /// <summary>
-    /// Shaped like <c>ingest.payloads</c> itself (its body <c>STORAGE EXTERNAL</c>: pglz is not let to try LZ4 bytes),
-    /// with <c>position</c> carrying the order rows are given in. Emptied at every commit; a connection keeps it until
-    /// it is reset (Npgsql resets a pooled connection unless <c>No Reset On Close</c>), so it is created when missing.
-    /// </summary>
-    private const string CreateStagingSql =
-        "CREATE TEMP TABLE IF NOT EXISTS payload_rows (LIKE ingest.payloads INCLUDING DEFAULTS INCLUDING STORAGE) ON COMMIT DELETE ROWS";
-
-    private const string CopySql = $"COPY payload_rows (position, {ColumnList}) FROM STDIN (FORMAT BINARY)";
-
-    /// <summary>Empties the staging table as it inserts, so the next call of the transaction starts from nothing.</summary>
     private const string InsertSql =
-        $"""
-        WITH staged AS (DELETE FROM payload_rows RETURNING *)
-        INSERT INTO ingest.payloads ({ColumnList})
-        SELECT {ColumnList} FROM staged ORDER BY position
+        """
+        INSERT INTO ingest.payloads (project, session_id, seq, payload_id, content_type, length, checksum,
+                                     encoding, body, kafka_partition, kafka_offset, received_at, chunk_count)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (project, session_id, seq) DO NOTHING
-        RETURNING kafka_partition, kafka_offset
         """;
 
     private const string StoredSql =
@@ -44,8 +32,6 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
         FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(project, session_id, seq)
         JOIN ingest.payloads p ON p.project = k.project AND p.session_id = k.session_id AND p.seq = k.seq
         """;
-
-    private bool _staging;
 
     /// <summary>Inserts <paramref name="rows"/> in order; one result per row: stored, or the kind of duplicate it is.</summary>
     /// <exception cref="PostgresException">A data error (class 22/23): some row is refused; the transaction is spoiled.</exception>
@@ -57,38 +43,17 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
             return results;
         }
 
-        if (!_staging)
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var row in rows)
         {
-            await using var create = new NpgsqlCommand(CreateStagingSql, connection, transaction);
-            await create.ExecuteNonQueryAsync(ct);
-            _staging = true;
+            batch.BatchCommands.Add(Insert(row));
         }
 
-        await using (var writer = await connection.BeginBinaryImportAsync(CopySql, ct))
-        {
-            for (var i = 0; i < rows.Count; i++)
-            {
-                await WriteRowAsync(writer, i, rows[i], ct);
-            }
-
-            await writer.CompleteAsync(ct);
-        }
-
-        // Rows are told apart by the message they came from: the first of equal keys is the one inserted.
-        var inserted = new HashSet<(int, long)>();
-        await using (var insert = new NpgsqlCommand(InsertSql, connection, transaction))
-        await using (var reader = await insert.ExecuteReaderAsync(ct))
-        {
-            while (await reader.ReadAsync(ct))
-            {
-                inserted.Add((reader.GetInt32(0), reader.GetInt64(1)));
-            }
-        }
-
+        await batch.ExecuteNonQueryAsync(ct);
         var conflicts = new List<int>();
         for (var i = 0; i < rows.Count; i++)
         {
-            if (inserted.Remove((rows[i].Partition, rows[i].Offset)))
+            if (batch.BatchCommands[i].RecordsAffected == 1)
             {
                 results[i] = new StoreResult(StoreOutcome.Stored);
             }
@@ -112,32 +77,20 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
         return results;
     }
 
-    private static async Task WriteRowAsync(NpgsqlBinaryImporter writer, int ord, PayloadRow row, CancellationToken ct)
+    private static NpgsqlBatchCommand Insert(PayloadRow row)
     {
         var e = row.Envelope;
-        await writer.StartRowAsync(ct);
-        await writer.WriteAsync((long)ord, NpgsqlDbType.Bigint, ct); // position: the order given
-        await writer.WriteAsync(e.ProjectId, NpgsqlDbType.Text, ct);
-        await writer.WriteAsync(e.SessionId, NpgsqlDbType.Text, ct);
-        await writer.WriteAsync(e.Seq, NpgsqlDbType.Bigint, ct);
-        await writer.WriteAsync(e.PayloadId, NpgsqlDbType.Uuid, ct);
-        await writer.WriteAsync(e.ContentType, NpgsqlDbType.Text, ct);
-        await writer.WriteAsync(e.Length, NpgsqlDbType.Bigint, ct);
-        await writer.WriteAsync(unchecked((long)e.Checksum), NpgsqlDbType.Bigint, ct); // XxHash3-64 is unsigned; bigint keeps its bits
-        await writer.WriteAsync(e.Encoding, NpgsqlDbType.Text, ct);
-        if (row.Body is { } body)
+        return new NpgsqlBatchCommand(InsertSql)
         {
-            await writer.WriteAsync(body, NpgsqlDbType.Bytea, ct);
-        }
-        else
-        {
-            await writer.WriteNullAsync(ct);
-        }
-
-        await writer.WriteAsync(row.Partition, NpgsqlDbType.Integer, ct);
-        await writer.WriteAsync(row.Offset, NpgsqlDbType.Bigint, ct);
-        await writer.WriteAsync(e.ReceivedAt, NpgsqlDbType.TimestampTz, ct);
-        await writer.WriteAsync(row.ChunkCount, NpgsqlDbType.Integer, ct);
+            Parameters =
+            {
+                Text(e.ProjectId), Text(e.SessionId), Long(e.Seq), Uuid(e.PayloadId), Text(e.ContentType), Long(e.Length),
+                Long(unchecked((long)e.Checksum)), // XxHash3-64 is unsigned; bigint keeps its bits
+                Text(e.Encoding),
+                new NpgsqlParameter<byte[]?> { TypedValue = row.Body, NpgsqlDbType = NpgsqlDbType.Bytea }, // null for a chunked payload
+                Int(row.Partition), Long(row.Offset), Time(e.ReceivedAt), Int(row.ChunkCount),
+            },
+        };
     }
 
     private async Task<Dictionary<(string, string, long), (Guid, long)>> ReadStoredAsync(IEnumerable<PayloadRow> rows, CancellationToken ct)

@@ -108,10 +108,10 @@ public sealed class PayloadStoreTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task A_connection_kept_between_batches_starts_each_one_with_an_empty_staging_table()
+    public async Task After_a_refused_batch_the_same_connection_stores_the_next_one()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var db = await StoreDatabase.CreateAsync(postgres, ct, oneKeptConnection: true);
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct, oneConnection: true);
         await db.ExecuteAsync("ALTER TABLE ingest.payloads ADD CONSTRAINT no_seq_1 CHECK (seq <> 1)", ct);
         var messages = Enumerable.Range(0, 4).Select(seq =>
         {
@@ -125,8 +125,6 @@ public sealed class PayloadStoreTests(PostgresFixture postgres)
 
         Assert.Equal([StoreOutcome.Stored, StoreOutcome.Stored], after.Results.Select(r => r.Outcome));
         Assert.Equal([(0L, 0L), (2L, 2L), (3L, 3L)], (await db.RowsAsync(ct)).Select(r => (r.Seq, r.Offset)));
-        await using var staged = db.DataSource.CreateCommand("SELECT count(*) FROM pg_temp.payload_rows");
-        Assert.Equal(0L, await staged.ExecuteScalarAsync(ct)); // the same connection: its staging table is there, and empty
     }
 
     [Fact]

@@ -27,12 +27,12 @@ public sealed class StoreDatabase : IAsyncDisposable
 
     /// <param name="postgres">The server.</param>
     /// <param name="ct">Cancellation.</param>
-    /// <param name="oneKeptConnection">One pooled connection, not reset between batches (as the worker's): its staging table stays.</param>
-    public static async Task<StoreDatabase> CreateAsync(PostgresFixture postgres, CancellationToken ct, bool oneKeptConnection = false)
+    /// <param name="oneConnection">A pool of one connection: every batch runs on the same one.</param>
+    public static async Task<StoreDatabase> CreateAsync(PostgresFixture postgres, CancellationToken ct, bool oneConnection = false)
     {
         var connectionString = await postgres.CreateDatabaseAsync(ct);
-        var dataSource = NpgsqlDataSource.Create(oneKeptConnection
-            ? new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true, MaxPoolSize = 1 }.ConnectionString
+        var dataSource = NpgsqlDataSource.Create(oneConnection
+            ? new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1 }.ConnectionString
             : connectionString);
         await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct);
         return new StoreDatabase(dataSource);
