@@ -27,7 +27,7 @@ internal static class Db
         return await command.ExecuteNonQueryAsync(ct);
     }
 
-    /// <summary>Every row's first column (a query of one <c>$1</c> per row in, one value per row out).</summary>
+    /// <summary>The first column of every row the command returns.</summary>
     public static async Task<List<T>> ReadColumnAsync<T>(NpgsqlCommand command, CancellationToken ct)
     {
         var values = new List<T>();
