@@ -35,6 +35,7 @@ public static class ConsumingSetup
         });
 
         services.AddSingleton<DeadLetterProducer>();
+        services.AddSingleton<IBatchSink, BatchSink>();
         services.AddSingleton<BatchProcessor>();
         services.AddSingleton<PayloadConsumer>();
         services.AddHostedService<PayloadConsumerService>();

@@ -1,152 +1,153 @@
-using System.Threading.Channels;
 using Confluent.Kafka;
 
 namespace Ingest.Worker.Consuming;
 
 /// <summary>
-/// One assigned partition's work queue: a bounded channel drained by one task, so a partition's
-/// messages are processed serially (session order) while partitions run in parallel. When the channel
-/// is full — by message count or by bytes — the poll thread holds further messages here and pauses the
-/// partition (memory stays bounded); while the database is unavailable the lane reports itself
-/// <see cref="Stalled"/> and the poll thread pauses it too. Everything except the processing task and
-/// <see cref="Stalled"/> is used on the poll thread only.
+/// One assigned partition's work: a bounded <see cref="LaneQueue"/> drained by one task, so a partition's
+/// messages are processed serially (session order) while partitions run in parallel. The lane owns its
+/// partition's pause state: when the queue is full — by message count or by bytes — it holds further messages
+/// and asks its <see cref="ILaneOwner"/> to pause the partition (memory stays bounded); while the database is
+/// unavailable it is <see cref="Stalled"/> and pauses too, and it resumes once it has room and a database that
+/// answers. Everything except the processing task and <see cref="Stalled"/> is used on the poll thread only.
 /// </summary>
 internal sealed class PartitionLane
 {
-    private readonly Channel<ConsumeResult<byte[]?, byte[]?>> _queue;
-    private readonly Queue<ConsumeResult<byte[]?, byte[]?>> _held = new();
+    private readonly LaneQueue _queue;
     // Never disposed: Abort may race with the task ending, and a CTS without a timer holds nothing native.
     private readonly CancellationTokenSource _abort = new();
     private readonly Func<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>, Action, CancellationToken, Task> _process;
-    private readonly Action<TopicPartition, Exception> _onFault;
-    private readonly int _maxBatchMessages;
-    private readonly long _maxBatchBytes;
-    private readonly long _maxQueuedBytes;
-    private long _queuedBytes;
+    private readonly ILaneOwner _owner;
+    private readonly ILogger _logger;
+    private Task? _run;
     private volatile bool _stalled;
 
+    /// <summary>A lane for <paramref name="partition"/>; it processes nothing until <see cref="Start"/>.</summary>
     public PartitionLane(
         TopicPartition partition,
         WorkerOptions options,
         Func<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>, Action, CancellationToken, Task> process,
-        Action<TopicPartition, Exception> onFault)
+        ILaneOwner owner,
+        ILogger logger)
     {
         Partition = partition;
+        _queue = new LaneQueue(options);
         _process = process;
-        _onFault = onFault;
-        _maxBatchMessages = options.MaxBatchMessages;
-        _maxBatchBytes = options.MaxBatchBytes;
-        _maxQueuedBytes = options.LaneCapacityBytes;
-        _queue = Channel.CreateBounded<ConsumeResult<byte[]?, byte[]?>>(new BoundedChannelOptions(options.LaneCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        Completion = Task.Run(RunAsync);
+        _owner = owner;
+        _logger = logger;
     }
 
     public TopicPartition Partition { get; }
 
     public OffsetTracker Offsets { get; } = new();
 
-    /// <summary>Whether the poll thread has paused this partition (poll thread only).</summary>
-    public bool Paused { get; set; }
+    /// <summary>Whether the lane has its partition paused (poll thread only).</summary>
+    public bool Paused { get; private set; }
+
+    /// <summary>Paused only for room, which frees up at database speed (the poll thread looks again soon).</summary>
+    public bool WaitingForRoom => Paused && !Stalled;
 
     /// <summary>True while the lane's current batch waits for the database (a transient error is being retried).</summary>
     public bool Stalled => _stalled;
 
     /// <summary>Message bytes queued in the lane or being processed (not counting held ones).</summary>
-    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+    public long QueuedBytes => _queue.QueuedBytes;
 
-    /// <summary>Completes when the processing task has ended; never faults.</summary>
-    public Task Completion { get; }
+    /// <summary>Completes when the processing task has ended (at once if it never started); never faults.</summary>
+    public Task Completion => _run ?? Task.CompletedTask;
 
-    /// <summary>Queues a message; false when it had to be held because the lane is full.</summary>
-    public bool Offer(ConsumeResult<byte[]?, byte[]?> message)
+    /// <summary>Starts the processing task.</summary>
+    public void Start()
     {
-        if (message.Offset.Value <= Offsets.LastDispatched)
+        if (_run is not null)
         {
-            return true; // a re-fetch of something already in flight here; it is (being) stored
+            throw new InvalidOperationException($"The lane of {Partition} has started already.");
         }
 
-        Offsets.Dispatched(message.Offset.Value);
-        if (_held.Count == 0 && TryQueue(message))
-        {
-            return true;
-        }
-
-        _held.Enqueue(message);
-        return false;
+        _run = Task.Run(RunAsync);
     }
 
-    /// <summary>Moves held messages into the lane as room frees up; true when none is held any more.</summary>
-    public bool TryReleaseHeld()
+    /// <summary>Stops feeding the lane; it finishes what is queued, and the task returned (<see cref="Completion"/>) completes.</summary>
+    public Task DrainAsync()
     {
-        while (_held.TryPeek(out var next) && TryQueue(next))
-        {
-            _held.Dequeue();
-        }
-
-        return _held.Count == 0;
+        _queue.Complete();
+        return Completion;
     }
-
-    private static long SizeOf(ConsumeResult<byte[]?, byte[]?> message) =>
-        (long)(message.Message.Value?.Length ?? 0) + (message.Message.Key?.Length ?? 0);
-
-    /// <summary>Queues within both budgets; one message larger than the byte budget still goes when the lane is empty.</summary>
-    private bool TryQueue(ConsumeResult<byte[]?, byte[]?> message)
-    {
-        var size = SizeOf(message);
-        var queued = QueuedBytes;
-        if (queued > 0 && queued + size > _maxQueuedBytes)
-        {
-            return false;
-        }
-
-        if (!_queue.Writer.TryWrite(message))
-        {
-            return false;
-        }
-
-        Interlocked.Add(ref _queuedBytes, size);
-        return true;
-    }
-
-    /// <summary>Stops feeding the lane; it finishes what is queued, then <see cref="Completion"/> completes.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
 
     /// <summary>Cancels the work in progress and drops what is queued.</summary>
     public void Abort()
     {
-        Complete();
+        _queue.Complete();
         _abort.Cancel();
+    }
+
+    /// <summary>Queues a message; one that must be held (the lane is full) pauses the partition until there is room.</summary>
+    public void Offer(ConsumeResult<byte[]?, byte[]?> message)
+    {
+        if (message.Offset.Value <= Offsets.LastDispatched)
+        {
+            return; // a re-fetch of something already in flight here; it is (being) stored
+        }
+
+        Offsets.Dispatched(message.Offset.Value);
+        if (!_queue.Enqueue(message) && !Paused)
+        {
+            // Stop fetching this partition until the lane has room (bounded memory).
+            _owner.Pause(Partition);
+            Paused = true;
+            Log.Paused(_logger, Partition.Topic, Partition.Partition.Value);
+        }
+    }
+
+    /// <summary>
+    /// Pauses the partition while the lane waits for the database (nothing new is fetched or committed); resumes it
+    /// once held messages fit and the database answers. Called by the poll thread before each poll.
+    /// </summary>
+    public void UpdatePause()
+    {
+        if (Stalled)
+        {
+            if (!Paused)
+            {
+                _owner.Pause(Partition);
+                Paused = true;
+                Log.PausedForDatabase(_logger, Partition.Topic, Partition.Partition.Value);
+            }
+        }
+        else if (Paused && _queue.TryReleaseHeld())
+        {
+            _owner.Resume(Partition);
+            Paused = false;
+            Log.Resumed(_logger, Partition.Topic, Partition.Partition.Value);
+        }
+    }
+
+    /// <summary>Resumes a paused partition being given up, so no pause is left behind on one this worker may get back.</summary>
+    public void ReleasePause()
+    {
+        if (!Paused)
+        {
+            return;
+        }
+
+        try
+        {
+            _owner.Resume(Partition);
+            Paused = false;
+        }
+        catch (KafkaException ex)
+        {
+            Log.ResumeFailed(_logger, Partition.Partition.Value, ex.Message);
+        }
     }
 
     private async Task RunAsync()
     {
         var token = _abort.Token;
-        var reader = _queue.Reader;
-        var batch = new List<ConsumeResult<byte[]?, byte[]?>>(_maxBatchMessages);
+        var batch = new List<ConsumeResult<byte[]?, byte[]?>>();
         try
         {
-            while (await reader.WaitToReadAsync(token))
+            while (await _queue.TakeBatchAsync(batch, token))
             {
-                batch.Clear();
-                long bytes = 0;
-                while (batch.Count < _maxBatchMessages && reader.TryPeek(out var next))
-                {
-                    var size = SizeOf(next);
-                    if (batch.Count > 0 && bytes + size > _maxBatchBytes)
-                    {
-                        break;
-                    }
-
-                    reader.TryRead(out _);
-                    batch.Add(next);
-                    bytes += size;
-                }
-
                 await _process(batch, () => _stalled = true, token);
                 _stalled = false;
                 foreach (var message in batch)
@@ -154,7 +155,7 @@ internal sealed class PartitionLane
                     Offsets.Finished(message.Offset.Value);
                 }
 
-                Interlocked.Add(ref _queuedBytes, -bytes);
+                _queue.Processed(batch);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -163,7 +164,7 @@ internal sealed class PartitionLane
         }
         catch (Exception ex)
         {
-            _onFault(Partition, ex);
+            _owner.LaneFaulted(Partition, ex);
         }
     }
 }

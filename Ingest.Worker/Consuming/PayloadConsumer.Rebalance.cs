@@ -2,14 +2,17 @@ using Confluent.Kafka;
 
 namespace Ingest.Worker.Consuming;
 
-/// <summary>Rebalance handlers and commits: all on the poll thread.</summary>
+/// <summary>Lanes coming and going — rebalance handlers, shutdown — and commits: all on the poll thread.</summary>
 internal sealed partial class PayloadConsumer
 {
     private void OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
     {
+        var owner = new ConsumerLaneOwner(consumer, OnLaneFault);
         foreach (var partition in partitions)
         {
-            _lanes[partition] = new PartitionLane(partition, _options, _processor.ProcessAsync, OnLaneFault);
+            var lane = new PartitionLane(partition, _options, _processor.ProcessAsync, owner, _logger);
+            _lanes[partition] = lane;
+            lane.Start();
         }
 
         UpdateAssignment();
@@ -24,9 +27,9 @@ internal sealed partial class PayloadConsumer
     {
         var lanes = Take(partitions.Select(p => p.TopicPartition));
         Log.Revoked(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)), lanes.Count);
-        foreach (var lane in lanes.Where(l => l.Paused))
+        foreach (var lane in lanes)
         {
-            TryResume(consumer, lane); // do not leave a pause behind on a partition we may get back
+            lane.ReleasePause();
         }
 
         DrainAndCommit(consumer, lanes, _stopping ? _options.ShutdownDrainTimeout : _options.RevokeDrainTimeout);
@@ -45,6 +48,26 @@ internal sealed partial class PayloadConsumer
 
         UpdateAssignment();
         Log.Lost(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
+    }
+
+    private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        _stopping = true;
+        var lanes = _lanes.Values.ToList();
+        _lanes.Clear();
+        Log.ShuttingDown(_logger, lanes.Count);
+        DrainAndCommit(consumer, lanes, _options.ShutdownDrainTimeout);
+        UpdateAssignment();
+        try
+        {
+            consumer.Close(); // leaves the group now, so the partitions move without waiting for the session timeout
+        }
+        catch (KafkaException ex)
+        {
+            Log.CloseFailed(_logger, ex);
+        }
+
+        Log.Stopped(_logger);
     }
 
     private List<PartitionLane> Take(IEnumerable<TopicPartition> partitions)
@@ -69,13 +92,8 @@ internal sealed partial class PayloadConsumer
             return;
         }
 
-        foreach (var lane in lanes)
-        {
-            lane.Complete();
-        }
-
         var started = _timeProvider.GetTimestamp();
-        var completions = lanes.Select(l => l.Completion).ToArray();
+        var completions = lanes.Select(l => l.DrainAsync()).ToArray();
         if (!Task.WaitAll(completions, timeout))
         {
             // What is still running is cancelled and not committed; the next owner redelivers it (idempotent).
@@ -138,19 +156,6 @@ internal sealed partial class PayloadConsumer
         }
     }
 
-    private void TryResume(IConsumer<byte[]?, byte[]?> consumer, PartitionLane lane)
-    {
-        try
-        {
-            consumer.Resume([lane.Partition]);
-            lane.Paused = false;
-        }
-        catch (KafkaException ex)
-        {
-            Log.ResumeFailed(_logger, lane.Partition.Partition.Value, ex.Message);
-        }
-    }
-
     private void UpdateLag(IConsumer<byte[]?, byte[]?> consumer)
     {
         foreach (var partition in _lanes.Keys)
@@ -169,5 +174,14 @@ internal sealed partial class PayloadConsumer
                 // Not known yet (no fetch response so far); the next interval tries again.
             }
         }
+    }
+
+    private void UpdateAssignment() => _assignment = [.. _lanes.Keys.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition.Value)];
+
+    private void OnLaneFault(TopicPartition partition, Exception exception)
+    {
+        // A lane fails only through a bug; its partition would stall silently, so stop loudly instead.
+        Log.LaneFaulted(_logger, partition.Topic, partition.Partition.Value, exception);
+        _lifetime.StopApplication();
     }
 }

@@ -140,7 +140,7 @@ internal sealed partial class PayloadConsumer
                 throw new KafkaException(fatal);
             }
 
-            var paused = ReleaseHeld(consumer);
+            var paused = UpdatePauses();
             if (_timeProvider.GetElapsedTime(lastCommit) >= _options.CommitInterval)
             {
                 Commit(consumer, [.. _lanes.Values]);
@@ -170,69 +170,23 @@ internal sealed partial class PayloadConsumer
                 continue;
             }
 
-            if (!lane.Offer(result) && !lane.Paused)
-            {
-                // The lane is full: stop fetching this partition until it has room (bounded memory).
-                consumer.Pause([lane.Partition]);
-                lane.Paused = true;
-                Log.Paused(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
-            }
+            lane.Offer(result);
         }
     }
 
     /// <summary>
-    /// Pauses partitions whose lanes wait for the database, resumes those with room again and a database
-    /// that answers; true while any is paused only for room (it frees up at database speed: poll soon).
+    /// Lets each lane pause or resume its partition (see <see cref="PartitionLane.UpdatePause"/>); true while any is
+    /// paused only for room (it frees up at database speed: poll soon).
     /// </summary>
-    private bool ReleaseHeld(IConsumer<byte[]?, byte[]?> consumer)
+    private bool UpdatePauses()
     {
-        var waitingForRoom = false;
-        var pausedCount = 0;
         foreach (var lane in _lanes.Values)
         {
-            if (lane.Stalled)
-            {
-                if (!lane.Paused)
-                {
-                    // Commit nothing new, fetch nothing new: what is queued waits for the database.
-                    consumer.Pause([lane.Partition]);
-                    lane.Paused = true;
-                    Log.PausedForDatabase(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
-                }
-            }
-            else if (lane.Paused && lane.TryReleaseHeld())
-            {
-                consumer.Resume([lane.Partition]);
-                lane.Paused = false;
-                Log.Resumed(_logger, lane.Partition.Topic, lane.Partition.Partition.Value);
-            }
-
-            waitingForRoom |= lane.Paused && !lane.Stalled;
-            pausedCount += lane.Paused ? 1 : 0;
+            lane.UpdatePause();
         }
 
-        _telemetry.SetPausedPartitions(_kafka.Topic, pausedCount);
-        return waitingForRoom;
-    }
-
-    private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)
-    {
-        _stopping = true;
-        var lanes = _lanes.Values.ToList();
-        _lanes.Clear();
-        Log.ShuttingDown(_logger, lanes.Count);
-        DrainAndCommit(consumer, lanes, _options.ShutdownDrainTimeout);
-        UpdateAssignment();
-        try
-        {
-            consumer.Close(); // leaves the group now, so the partitions move without waiting for the session timeout
-        }
-        catch (KafkaException ex)
-        {
-            Log.CloseFailed(_logger, ex);
-        }
-
-        Log.Stopped(_logger);
+        _telemetry.SetPausedPartitions(_kafka.Topic, _lanes.Values.Count(l => l.Paused));
+        return _lanes.Values.Any(l => l.WaitingForRoom);
     }
 
     private void OnError(IConsumer<byte[]?, byte[]?> consumer, Error error)
@@ -257,14 +211,5 @@ internal sealed partial class PayloadConsumer
         }
 
         _clientLog.Log(message);
-    }
-
-    private void UpdateAssignment() => _assignment = [.. _lanes.Keys.OrderBy(p => p.Topic, StringComparer.Ordinal).ThenBy(p => p.Partition.Value)];
-
-    private void OnLaneFault(TopicPartition partition, Exception exception)
-    {
-        // A lane fails only through a bug; its partition would stall silently, so stop loudly instead.
-        Log.LaneFaulted(_logger, partition.Topic, partition.Partition.Value, exception);
-        _lifetime.StopApplication();
     }
 }

@@ -1,6 +1,6 @@
 using Ingest.Worker.Consuming;
 
-namespace Ingest.Worker.Tests;
+namespace Ingest.Worker.Tests.Consuming;
 
 public sealed class OffsetTrackerTests
 {
