@@ -6,8 +6,8 @@ namespace Ingest.Hosting.Kafka;
 /// <summary>
 /// A producer that outlives fatal errors. A fatal error (an idempotent producer's broken sequence, a fenced
 /// transactional id, …) leaves a librdkafka producer unusable for good, so a new one is built from the same
-/// configuration, swapped in atomically, and the failed one is flushed (which fails its queued messages, so whoever
-/// awaits them hears it now) and disposed. The first producer is built on first use.
+/// configuration and swapped in atomically; the failed one is flushed (librdkafka fails what it still holds, and the
+/// flush serves those reports, so whoever awaits them hears it now) and disposed. The first producer is built on first use.
 /// </summary>
 /// <remarks>
 /// A caller that took the failed producer just before the swap may get <see cref="ObjectDisposedException"/> from it;
