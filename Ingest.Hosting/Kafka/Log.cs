@@ -17,15 +17,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Producer {Client} generation {Generation} started for {BootstrapServers}")]
     public static partial void ProducerStarted(ILogger logger, string client, int generation, string? bootstrapServers);
 
-    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Producer {Client} replaced by generation {Generation} after a fatal error")]
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Producer {Client} replaced by generation {Generation} after a fatal error")]
     public static partial void Replaced(ILogger logger, string client, int generation);
 
-    [LoggerMessage(EventId = 3013, Level = LogLevel.Error, Message = "Replacing producer {Client} failed; it stays unusable")]
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Error, Message = "Replacing producer {Client} failed; it stays unusable")]
     public static partial void ReplaceFailed(ILogger logger, string client, Exception exception);
 
-    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "{Count} messages still undelivered when producer {Client} was closed after {Deadline}")]
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "{Count} messages still undelivered when producer {Client} was closed after {Deadline}")]
     public static partial void FlushIncomplete(ILogger logger, int count, string client, TimeSpan deadline);
 
-    [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Producer {Client} flushed and closed")]
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Information, Message = "Producer {Client} flushed and closed")]
     public static partial void Closed(ILogger logger, string client);
 }
