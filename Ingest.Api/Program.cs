@@ -8,7 +8,7 @@ using Ingest.Api.Security;
 using Ingest.Api.Sessions;
 using Ingest.Api.Status;
 using Ingest.Api.Telemetry;
-using Microsoft.Extensions.Configuration.Memory;
+using Ingest.Hosting;
 
 namespace Ingest.Api;
 
@@ -24,13 +24,7 @@ public static class Program
     /// <summary>The API, configured from <paramref name="args"/> (plus environment and appsettings), not yet started.</summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        // ASP.NET Core logs every request at Information: a third of the API's CPU at 1 KB payloads (dotnet-trace).
-        // Off by default, as in the ASP.NET templates; lowest precedence, so any configuration source can turn it on.
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
-        {
-            InitialData = [new("Logging:LogLevel:Microsoft.AspNetCore", "Warning")],
-        });
+        var builder = IngestHost.CreateBuilder(args); // log-level defaults in appsettings.json
         builder.AddApiProblems();
         builder.AddApiKeyAuth();
         builder.AddPayloadIngest();

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ingest.Api.Kafka;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Backpressure;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
-using Ingest.Api.Kafka;
+using Ingest.Hosting.Kafka;
 
 namespace Ingest.Api.Backpressure;
 
@@ -74,14 +74,5 @@ public sealed record RetentionLimits(long? Bytes, long? Batches, string Source, 
     }
 
     /// <summary>An admin client on the API's <c>Kafka:*</c> settings that never creates a topic by asking for it.</summary>
-    public static IAdminClient CreateAdmin(KafkaSettings kafka, string clientId)
-    {
-        var config = new AdminClientConfig(new Dictionary<string, string>(kafka.Client, StringComparer.Ordinal))
-        {
-            ClientId = clientId,
-        };
-        config.Set("allow.auto.create.topics", "false");
-        // The API's producer tuning means nothing to an admin client; its "ignored" warnings stay out of the log.
-        return new AdminClientBuilder(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-    }
+    public static IAdminClient CreateAdmin(KafkaSettings kafka, string clientId) => KafkaAdmin.Create(kafka, clientId);
 }

@@ -1,5 +1,6 @@
 using Ingest.Api.Kafka;
 using Ingest.Api.Problems;
+using Ingest.Hosting.Telemetry;
 
 namespace Ingest.Api.Health;
 
@@ -16,7 +17,7 @@ public static class HealthEndpoints
                 ? Results.Ok(new { status = "ready", reason = result.Reason })
                 : ApiProblem.NotReady.Result(result.Reason);
         }).AllowAnonymous();
-        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
+        app.MapPrometheusMetrics().AllowAnonymous();
         return app;
     }
 }

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using Ingest.Hosting.Kafka;
 
 namespace Ingest.Api.Kafka;
 
@@ -7,12 +7,7 @@ public static class KafkaSetup
 {
     public static WebApplicationBuilder AddKafkaProducer(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<KafkaSettings>()
-            .Configure<IConfiguration>((settings, configuration) => settings.Load(configuration.GetSection(KafkaSettings.Section)))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<KafkaSettings>, KafkaSettingsValidator>();
-        builder.Services.AddSingleton<ClientEventLog>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<ClientEventLog>());
+        builder.AddKafkaClients();
         builder.Services.AddSingleton<PayloadProducer>();
         builder.Services.AddHostedService<ProducerLifetime>();
         builder.Services.AddSingleton<BrokerReadiness>();

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
-using Ingest.Api.Kafka;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Status;

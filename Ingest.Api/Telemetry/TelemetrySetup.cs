@@ -1,35 +1,22 @@
 using Ingest.Api.Auth;
-using Npgsql;
-using OpenTelemetry;
+using Ingest.Hosting.Telemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Ingest.Api.Telemetry;
 
-/// <summary>Metrics (Prometheus) always; tracing (ASP.NET Core, Npgsql, our source) and OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
+/// <summary>The API's meter and spans on the shared setup (<see cref="Hosting.Telemetry.TelemetrySetup"/>), and its refusal counter.</summary>
 public static class TelemetrySetup
 {
+    /// <summary>Metrics (Prometheus) always; tracing (ASP.NET Core, Npgsql, our source) and OTLP export when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</summary>
     public static WebApplicationBuilder AddApiTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ApiMetrics>();
-        var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(ApiTelemetry.Name))
-            .WithMetrics(metrics => metrics
-                .AddMeter(ApiTelemetry.Name)
-                .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter());
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            // Spans (and the trace context in every chunk's headers) only when something receives them, as in the
-            // worker: recorded and dropped, they cost every 1 KB request an activity per middleware and per publish.
-            otel.WithTracing(tracing => tracing
-                    .AddSource(ApiTelemetry.Name)
-                    .AddAspNetCoreInstrumentation()
-                    .AddNpgsql())
-                .UseOtlpExporter();
-        }
-
+        // Spans also carry the trace context into every chunk's headers: only when something receives them.
+        builder.AddIngestTelemetry(
+            ApiTelemetry.Name,
+            metrics => metrics.AddMeter(ApiTelemetry.Name),
+            tracing => tracing.AddSource(ApiTelemetry.Name).AddAspNetCoreInstrumentation());
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using Ingest.Hosting.Kafka;
 using Ingest.Worker.DeadLetter;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -14,11 +15,9 @@ public static class ConsumingSetup
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>();
         services.AddOptions<WorkerOptions>().Bind(builder.Configuration.GetSection(WorkerOptions.Section)).ValidateOnStart();
+        builder.AddKafkaClients(); // the shared Kafka:* settings (validated there) and the client log
         services.AddOptions<KafkaOptions>()
-            .Configure(options => options.Load(builder.Configuration))
-            .Validate(
-                options => !string.IsNullOrWhiteSpace(options.BootstrapServers),
-                $"{KafkaOptions.BootstrapServersKey} is required: the Kafka broker list, e.g. localhost:9092.")
+            .Configure<IOptions<KafkaSettings>>((options, kafka) => options.Load(kafka.Value, builder.Configuration))
             .Validate(options => !string.IsNullOrWhiteSpace(options.Topic), $"{KafkaOptions.TopicKey} must not be empty.")
             .ValidateOnStart();
 

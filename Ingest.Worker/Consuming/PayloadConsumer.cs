@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Hosting.Kafka;
 using Ingest.Worker.Startup;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;

@@ -3,8 +3,8 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts;
 using Ingest.Storage.Resilience;
-using Ingest.Worker.Consuming;
-using Ingest.Worker.Telemetry;
+using Ingest.Contracts.Identity;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Options;
 using Polly;
 
@@ -13,30 +13,28 @@ namespace Ingest.Worker.DeadLetter;
 /// <summary>
 /// Sends messages that can never be stored to the topic's dead-letter topic (<c>{topic}.dlq</c>) with an
 /// idempotent acks=all producer, and returns only once the broker has them: the caller then marks the
-/// offset finished, so a poison message never blocks its partition and is never lost.
+/// offset finished, so a poison message never blocks its partition and is never lost. The producer is built at the
+/// first dead letter and replaced after a fatal error (<see cref="ReplaceableProducer{TKey, TValue}"/>); a send on the
+/// failed one is retried on its replacement.
 /// </summary>
 public sealed class DeadLetterProducer : IDisposable
 {
     private const int MaxErrorLength = 1000;
 
-    private readonly ProducerConfig _config;
-    private readonly KafkaClientLog _clientLog;
+    private readonly ReplaceableProducer<byte[]?, byte[]?> _producer;
     private readonly ILogger<DeadLetterProducer> _logger;
     private readonly ResiliencePipeline _retry;
-    private readonly Lock _gate = new();
-    private readonly List<IProducer<byte[]?, byte[]?>> _retired = [];
-    private IProducer<byte[]?, byte[]?>? _producer;
 
     public DeadLetterProducer(
-        IOptions<KafkaOptions> kafka, KafkaClientLog clientLog, TimeProvider timeProvider, ILogger<DeadLetterProducer> logger)
+        IOptions<KafkaSettings> kafka, KafkaClientLog clientLog, TimeProvider timeProvider, ILogger<DeadLetterProducer> logger)
     {
-        _config = kafka.Value.BuildProducerConfig();
-        _clientLog = clientLog;
+        _producer = new ReplaceableProducer<byte[]?, byte[]?>(CreateConfig(kafka.Value), clientLog, logger);
         _logger = logger;
         // The payload must reach the DLQ before its offset may be committed: retry until cancelled.
         _retry = RetryUntilCancelled.Create(
             timeProvider,
-            new PredicateBuilder().Handle<KafkaException>(),
+            // ObjectDisposedException: the producer taken was replaced (after a fatal error) before it was used.
+            new PredicateBuilder().Handle<KafkaException>().Handle<ObjectDisposedException>(),
             delay: TimeSpan.FromMilliseconds(200),
             maxDelay: TimeSpan.FromSeconds(15),
             args =>
@@ -44,6 +42,24 @@ public sealed class DeadLetterProducer : IDisposable
                 Log.SendRetry(_logger, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception!.Message);
                 return default;
             });
+    }
+
+    /// <summary>
+    /// The dead-letter producer's configuration: the <c>Kafka:*</c> passthrough without consumer-only properties, then
+    /// acks=all, idempotent, the session partitioner.
+    /// </summary>
+    public static ProducerConfig CreateConfig(KafkaSettings kafka)
+    {
+        var config = new ProducerConfig(kafka.ProducerClient)
+        {
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            Partitioner = SessionKey.Partitioner,
+        };
+        config.SetIfAbsent("client.id", "ingest-worker-dlq");
+        // A dead letter carries the original value, which may be far above the 1 MB default.
+        config.SetIfAbsent("message.max.bytes", "134217728");
+        return config;
     }
 
     /// <summary>Sends <paramref name="message"/> with the reason it failed and waits for the broker's ack.</summary>
@@ -72,68 +88,12 @@ public sealed class DeadLetterProducer : IDisposable
         var topic = IngestTopics.DeadLetterFor(message.Topic);
 
         var result = await _retry.ExecuteAsync(
-            async token =>
-            {
-                var producer = Producer();
-                try
-                {
-                    return await producer.ProduceAsync(topic, letter, token);
-                }
-                catch (ProduceException<byte[]?, byte[]?> ex) when (ex.Error.IsFatal)
-                {
-                    Rebuild(producer); // an idempotent producer's fatal error makes it unusable
-                    throw;
-                }
-            },
-            cancellationToken);
+            async token => await _producer.ProduceAsync(topic, letter, token), cancellationToken);
         Log.DeadLettered(_logger, message.Topic, message.Partition.Value, message.Offset.Value, result.TopicPartitionOffset.ToString(), error);
     }
 
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            foreach (var retired in _retired)
-            {
-                retired.Dispose();
-            }
-
-            _retired.Clear();
-            if (_producer is null)
-            {
-                return;
-            }
-
-            // Every send is awaited, so nothing should be in flight; the flush is a safety net with a deadline.
-            _producer.Flush(TimeSpan.FromSeconds(10));
-            _producer.Dispose();
-            _producer = null;
-        }
-    }
-
-    private IProducer<byte[]?, byte[]?> Producer()
-    {
-        lock (_gate)
-        {
-            return _producer ??= new ProducerBuilder<byte[]?, byte[]?>(_config)
-                .SetErrorHandler((_, e) => _clientLog.Error(_config.ClientId ?? "dlq", e))
-                .SetLogHandler((_, m) => _clientLog.Log(m))
-                .Build();
-        }
-    }
-
-    private void Rebuild(IProducer<byte[]?, byte[]?> broken)
-    {
-        lock (_gate)
-        {
-            if (ReferenceEquals(_producer, broken))
-            {
-                // Other lanes may still be awaiting it: dispose it with the rest, not under their feet.
-                _producer = null;
-                _retired.Add(broken);
-            }
-        }
-    }
+    /// <summary>Every send is awaited, so nothing should be in flight; the flush is a safety net with a deadline.</summary>
+    public void Dispose() => _producer.FlushAndClose(TimeSpan.FromSeconds(10));
 
     private static void Add(Headers headers, string name, string value) => headers.Add(name, Encoding.UTF8.GetBytes(value));
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Ingest.Hosting.Kafka;
 using Ingest.Worker.Consuming;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace Ingest.Worker.Durability;
 /// never be why a worker is down.
 /// </summary>
 public sealed class TopicDurabilityCheck(
-    IOptions<KafkaOptions> kafka, IOptions<DurabilityCheckOptions> options, ILogger<TopicDurabilityCheck> logger)
+    IOptions<KafkaSettings> kafka, IOptions<KafkaOptions> consumer, IOptions<DurabilityCheckOptions> options, ILogger<TopicDurabilityCheck> logger)
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
@@ -23,7 +24,7 @@ public sealed class TopicDurabilityCheck(
     /// <summary>Checks the payload topic; throws <see cref="TopicDurabilityException"/> when its settings lose payloads.</summary>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
-        var topic = kafka.Value.Topic;
+        var topic = consumer.Value.Topic;
         if (!options.Value.CheckTopicDurability)
         {
             Log.Disabled(logger, topic);
@@ -31,9 +32,7 @@ public sealed class TopicDurabilityCheck(
         }
 
         var started = Stopwatch.GetTimestamp();
-        var config = new AdminClientConfig(kafka.Value.BuildProducerConfig()) { ClientId = "ingest-worker-check" };
-        // Producer-only properties in the passthrough config would each log "ignored by this admin client".
-        using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+        using var admin = KafkaAdmin.Create(kafka.Value, "ingest-worker-check");
         Metadata cluster;
         try
         {

@@ -11,4 +11,13 @@ public static class StartupSetup
         builder.Services.AddHostedService(provider => provider.GetRequiredService<WorkerStartup>());
         return builder;
     }
+
+    /// <summary>Marks <see cref="StartupPhase.HostBuilt"/> now and <see cref="StartupPhase.Listening"/> once the host has started.</summary>
+    public static WebApplication UseStartupTimeline(this WebApplication app)
+    {
+        var timeline = app.Services.GetRequiredService<StartupTimeline>();
+        timeline.Mark(StartupPhase.HostBuilt);
+        app.Lifetime.ApplicationStarted.Register(() => timeline.Mark(StartupPhase.Listening));
+        return app;
+    }
 }

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
+using Ingest.Hosting.Kafka;
 using Ingest.Worker.Consuming;
+using Ingest.Worker.DeadLetter;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -83,9 +85,11 @@ public sealed class OptionsTests
     [Fact]
     public void Dead_letter_producer_is_idempotent_acks_all_without_consumer_only_settings()
     {
-        var config = Kafka(
+        var kafka = new KafkaSettings().Load(Configuration(
             ("Kafka:BootstrapServers", "b"), ("Kafka:fetch.wait.max.ms", "10"), ("Kafka:group.protocol", "consumer"),
-            ("Kafka:security.protocol", "SASL_SSL")).BuildProducerConfig();
+            ("Kafka:security.protocol", "SASL_SSL")).GetSection(KafkaSettings.Section));
+
+        var config = DeadLetterProducer.CreateConfig(kafka);
 
         Assert.Equal(Acks.All, config.Acks);
         Assert.True(config.EnableIdempotence);
@@ -154,11 +158,12 @@ public sealed class OptionsTests
 
     private static KafkaOptions Kafka(params (string Key, string Value)[] settings)
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
-            .Build();
+        var configuration = Configuration(settings);
         var options = new KafkaOptions();
-        options.Load(configuration);
+        options.Load(new KafkaSettings().Load(configuration.GetSection(KafkaSettings.Section)), configuration);
         return options;
     }
+
+    private static IConfiguration Configuration(params (string Key, string Value)[] settings) =>
+        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
 }

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Ingest.Api.Backpressure;
-using Ingest.Api.Kafka;
+using Ingest.Hosting.Kafka;
 using Ingest.Testing;
 using Ingest.Testing.MockKafka;
 

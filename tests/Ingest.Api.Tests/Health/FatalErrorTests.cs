@@ -1,17 +1,16 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using Confluent.Kafka;
 using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Tests.Hosting;
 using Ingest.Testing;
+using Ingest.Testing.MockKafka;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Api.Tests.Health;
 
-/// <summary>A fatal producer error (here raised with librdkafka's own test hook) makes the API build a new producer.</summary>
+/// <summary>A fatal producer error (here raised with librdkafka's own test hook, <see cref="FatalErrors"/>) makes the API build a new producer.</summary>
 public sealed class FatalErrorTests(KafkaFixture kafka)
 {
     [Fact]
@@ -29,7 +28,7 @@ public sealed class FatalErrorTests(KafkaFixture kafka)
         var producer = api.App.Services.GetRequiredService<PayloadProducer>();
         Assert.Equal(1, producer.Generation);
 
-        Assert.Equal(ErrorCode.NoError, Librdkafka.TestFatalError(producer.Handle, ErrorCode.OutOfOrderSequenceNumber));
+        Assert.Equal(ErrorCode.NoError, FatalErrors.Raise(producer.Handle, ErrorCode.OutOfOrderSequenceNumber, "injected by FatalErrorTests"));
 
         var until = DateTime.UtcNow.AddSeconds(30);
         while (producer.Generation < 2 || producer.IsRebuilding)
@@ -43,34 +42,5 @@ public sealed class FatalErrorTests(KafkaFixture kafka)
         var accepted = (await after.Content.ReadFromJsonAsync<PayloadAccepted>(ct))!;
         Assert.Equal("{\"after\":true}"u8.ToArray(), Contracts.Codec.PayloadCodec.Decode(
             TopicReader.ReadAt(kafka, topic, accepted.Partition, accepted.Offset).Message.Value));
-    }
-
-    /// <summary><c>rd_kafka_test_fatal_error</c>, which Confluent.Kafka does not expose.</summary>
-    private static unsafe class Librdkafka
-    {
-        public static ErrorCode TestFatalError(Handle handle, ErrorCode error)
-        {
-            var property = typeof(Handle).GetProperty("LibrdkafkaHandle", BindingFlags.Instance | BindingFlags.NonPublic)
-                ?? throw new InvalidOperationException("Confluent.Kafka.Handle has no LibrdkafkaHandle property any more.");
-            var safeHandle = (SafeHandle)property.GetValue(handle)!;
-            var export = (delegate* unmanaged<nint, int, byte*, int>)NativeLibrary.GetExport(Load(), "rd_kafka_test_fatal_error");
-            var reason = "injected by FatalErrorTests\0"u8;
-            fixed (byte* p = reason)
-            {
-                return (ErrorCode)export(safeHandle.DangerousGetHandle(), (int)error, p);
-            }
-        }
-
-        private static nint Load()
-        {
-            Library.Load();
-            // The path Confluent.Kafka mapped, so the hook runs in the same library instance as the producer.
-            var path = File.ReadLines("/proc/self/maps")
-                .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .Where(fields => fields.Length >= 6 && fields[5].Contains("librdkafka", StringComparison.Ordinal))
-                .Select(fields => fields[5])
-                .First();
-            return NativeLibrary.Load(path);
-        }
     }
 }

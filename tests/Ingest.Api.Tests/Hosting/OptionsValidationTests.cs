@@ -1,4 +1,4 @@
-using Ingest.Api.Kafka;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Api.Tests.Hosting;

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Api.Kafka;
 using Ingest.Contracts.Identity;
+using Ingest.Hosting.Kafka;
 
 namespace Ingest.Api.Tests.Hosting;
 

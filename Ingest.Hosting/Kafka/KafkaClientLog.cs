@@ -1,12 +1,15 @@
 using System.Threading.Channels;
 using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Ingest.Worker.Telemetry;
+namespace Ingest.Hosting.Kafka;
 
 /// <summary>
-/// librdkafka's errors, logs and statistics, moved off the client's threads through a bounded channel
-/// (Aspire's pattern) and written to the log by a background task: a slow log sink never blocks the
-/// poll thread, and under a flood the oldest events are dropped rather than memory growing.
+/// librdkafka's errors, logs and statistics, for every Kafka client of the process, moved off the client's threads
+/// through a bounded channel (Aspire's pattern) and written to the log by a background task: a slow log sink never
+/// blocks the poll thread (which also serves the producer's delivery reports, so a 202), and under a flood the oldest
+/// events are dropped rather than memory growing.
 /// </summary>
 public sealed class KafkaClientLog : BackgroundService
 {
@@ -57,13 +60,13 @@ public sealed class KafkaClientLog : BackgroundService
         switch (e.Kind)
         {
             case EventKind.Error:
-                Telemetry.Log.KafkaError(_logger, e.Level, e.Client, e.Facility, e.Text);
+                Kafka.Log.KafkaError(_logger, e.Level, e.Client, e.Facility, e.Text);
                 break;
             case EventKind.Statistics:
-                Telemetry.Log.KafkaStatistics(_logger, e.Client, e.Text);
+                Kafka.Log.KafkaStatistics(_logger, e.Client, e.Text);
                 break;
             default:
-                Telemetry.Log.KafkaLog(_logger, e.Level, e.Client, e.Facility, e.Text);
+                Kafka.Log.KafkaLog(_logger, e.Level, e.Client, e.Facility, e.Text);
                 break;
         }
     }

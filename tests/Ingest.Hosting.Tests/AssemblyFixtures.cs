@@ -1,0 +1,3 @@
+using Ingest.Testing;
+
+[assembly: AssemblyFixture(typeof(KafkaFixture))]
