@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Worker.DeadLetter;
 using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;

@@ -1,7 +1,6 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Worker.Consuming;
 using Ingest.Worker.Resilience;
 using Ingest.Worker.Telemetry;
@@ -17,8 +16,6 @@ namespace Ingest.Worker.DeadLetter;
 /// </summary>
 public sealed class DeadLetterProducer : IDisposable
 {
-    private const int MaxErrorLength = 1000;
-
     private readonly ProducerConfig _config;
     private readonly KafkaClientLog _clientLog;
     private readonly ILogger<DeadLetterProducer> _logger;
@@ -55,19 +52,7 @@ public sealed class DeadLetterProducer : IDisposable
             headers.Add(header.Key, header.GetValueBytes());
         }
 
-        var error = reason.Error;
-        Add(headers, DeadLetterHeaders.Error, error.Length > MaxErrorLength ? error[..MaxErrorLength] : error);
-        Add(headers, DeadLetterHeaders.Topic, message.Topic);
-        Add(headers, DeadLetterHeaders.Partition, message.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.Offset, message.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.Attempts, reason.Attempts.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.FirstFailedAt, reason.FirstFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.FailedAt, reason.LastFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        if (reason.ChunkOffsets is not null)
-        {
-            Add(headers, DeadLetterHeaders.ChunkOffsets, reason.ChunkOffsets);
-        }
-
+        DeadLetterHeaders.Write(headers, message.TopicPartitionOffset, reason);
         var letter = new Message<byte[]?, byte[]?> { Key = message.Message.Key, Value = message.Message.Value, Headers = headers };
         var topic = IngestTopics.DeadLetterFor(message.Topic);
 
@@ -86,7 +71,7 @@ public sealed class DeadLetterProducer : IDisposable
                 }
             },
             cancellationToken);
-        Log.DeadLettered(_logger, message.Topic, message.Partition.Value, message.Offset.Value, result.TopicPartitionOffset.ToString(), error);
+        Log.DeadLettered(_logger, message.Topic, message.Partition.Value, message.Offset.Value, result.TopicPartitionOffset.ToString(), reason.Error);
     }
 
     public void Dispose()
@@ -134,6 +119,4 @@ public sealed class DeadLetterProducer : IDisposable
             }
         }
     }
-
-    private static void Add(Headers headers, string name, string value) => headers.Add(name, Encoding.UTF8.GetBytes(value));
 }

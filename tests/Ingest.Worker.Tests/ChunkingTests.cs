@@ -1,6 +1,6 @@
 using System.Text;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Worker.Tests;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Worker.Redrive;
 
 namespace Ingest.Worker.Tests;
