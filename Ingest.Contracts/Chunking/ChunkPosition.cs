@@ -1,20 +1,12 @@
 namespace Ingest.Contracts.Chunking;
 
-/// <summary>How one chunk relates to the position of its upload (<see cref="ChunkPosition.Check"/>).</summary>
-public enum ChunkStep
-{
-    /// <summary>The chunk is the next one and its running length adds up.</summary>
-    Continues,
-
-    /// <summary>A chunk the upload is already past: a redelivery, or a reordering.</summary>
-    Behind,
-
-    /// <summary>A chunk past the next one: the chunks between are missing.</summary>
-    Gap,
-
-    /// <summary>The next chunk, but the running length in its header is not the length so far plus its own bytes.</summary>
-    LengthMismatch,
-}
+/// <summary>
+/// How one chunk relates to the position of its upload (<see cref="ChunkPosition.Check"/>): it <see cref="Continues"/> it
+/// (the next index, its running length adds up); it is <see cref="Behind"/> it (a redelivery, or a reordering); it leaves a
+/// <see cref="Gap"/> (the chunks between are missing); or it is the next one with a <see cref="LengthMismatch"/> (its
+/// header's running length is not the length so far plus its own decoded bytes).
+/// </summary>
+public enum ChunkStep { Continues, Behind, Gap, LengthMismatch }
 
 /// <summary>The outcome of <see cref="ChunkPosition.Check"/>, with the reason when the chunk does not continue.</summary>
 public readonly record struct ChunkCheck(ChunkStep Step, string? Reason)
