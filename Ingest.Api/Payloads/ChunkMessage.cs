@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
@@ -13,11 +12,12 @@ public static class ChunkMessage
     /// <summary>Bytes a record adds to its value, key and headers in the log: its own framing and a share of its batch's.</summary>
     private const int RecordOverhead = 96;
 
-    /// <summary>The chunk as a message: envelope with running length and checksum, <see cref="PayloadCodec"/> value.</summary>
-    public static Message<byte[], byte[]> Encode(byte[] key, ref PayloadEnvelope envelope, XxHash3 hash, Chunk chunk, Activity? activity)
+    /// <summary>
+    /// The chunk as a message: its <paramref name="envelope"/> (from <see cref="Contracts.Chunking.ChunkSequenceWriter"/>)
+    /// as headers, <see cref="PayloadCodec"/> value.
+    /// </summary>
+    public static Message<byte[], byte[]> Encode(byte[] key, PayloadEnvelope envelope, Chunk chunk, Activity? activity)
     {
-        hash.Append(chunk.Data);
-        envelope = envelope with { Length = envelope.Length + chunk.Length, Checksum = hash.GetCurrentHashAsUInt64() };
         byte[] value;
         var scratch = ArrayPool<byte>.Shared.Rent(PayloadCodec.MaxEncodedLength(chunk.Length));
         try

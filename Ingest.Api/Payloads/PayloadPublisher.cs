@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
 using Ingest.Api.Limits;
 using Ingest.Api.Telemetry;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Microsoft.Extensions.Options;
@@ -74,7 +74,7 @@ public sealed class PayloadPublisher(
         using var activity = PublishTelemetry.Start(topic, envelope);
         var reader = new ChunkReader(
             body, budget.For(target.ProjectId), admission, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
-        var hash = new XxHash3();
+        var chunks = new ChunkSequenceWriter(envelope);
         var pending = new Queue<(int Index, Task<DeliveryResult<byte[], byte[]>> Delivery)>();
         Chunk? current = null;
         try
@@ -92,8 +92,8 @@ public sealed class PayloadPublisher(
                     }
                 }
 
-                envelope = envelope with { ChunkIndex = index, IsLastChunk = last };
-                var message = ChunkMessage.Encode(key, ref envelope, hash, current, activity);
+                envelope = chunks.Next(current.Data, last);
+                var message = ChunkMessage.Encode(key, envelope, current, activity);
                 var size = ChunkMessage.SizeOf(message);
                 ledger ??= backlog.For(key); // the guard may have come on since the upload started
                 if (ledger is not null)

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Api.Kafka;
 using Ingest.Api.Telemetry;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 
@@ -23,7 +24,7 @@ public sealed class UploadAbort(PayloadProducer producer, ApiMetrics metrics, IL
         Key = lastProduced.Key,
         Value = EmptyBlock,
         // The next chunk's envelope, running totals unchanged: to a consumer that does not know the header, an empty chunk.
-        Headers = (lastProduced with { ChunkIndex = lastProduced.ChunkIndex + 1, IsLastChunk = false, IsAbort = true }).WriteTo([]),
+        Headers = ChunkSequenceWriter.AbortMarkerAfter(lastProduced).WriteTo([]),
     };
 
     /// <summary>Produces the marker in the background (never with the request's token: it is often cancelled by then).</summary>

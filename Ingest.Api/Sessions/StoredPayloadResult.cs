@@ -1,5 +1,5 @@
-using System.Buffers;
 using Ingest.Api.Payloads;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Ingest.Storage.Reading;
 using Microsoft.Net.Http.Headers;
@@ -38,37 +38,23 @@ public sealed class StoredPayloadResult(StoredPayload stored, string fileName, S
             response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileName = fileName }.ToString();
         }
 
-        long written = 0;
+        // The row's chunk count and length are what the stored chunks must add up to (its checksum is not read here).
+        var verifier = new ChunkSequenceVerifier(new ChunkTotals(stored.ChunkCount, stored.Length, Checksum: null));
         try
         {
             if (stored.EncodedBody is { } single)
             {
-                written += await WriteDecodedAsync(response, single, cancellationToken);
+                await WriteDecodedAsync(response, verifier, 0, single, cancellationToken);
             }
             else
             {
-                var next = 0;
-                var count = await reader.ReadChunksAsync(
-                    stored.PayloadId,
-                    async (index, block, token) =>
-                    {
-                        if (index != next++)
-                        {
-                            throw new PayloadFormatException($"Chunk {next - 1} is missing (found {index}).");
-                        }
-
-                        written += await WriteDecodedAsync(response, block, token);
-                    },
-                    cancellationToken);
-                if (count != stored.ChunkCount)
-                {
-                    throw new PayloadFormatException($"{count} chunks stored, {stored.ChunkCount} expected.");
-                }
+                await reader.ReadChunksAsync(
+                    stored.PayloadId, (index, block, token) => WriteDecodedAsync(response, verifier, index, block, token), cancellationToken);
             }
 
-            if (written != stored.Length)
+            if (verifier.Finish() is { IsComplete: false } verdict)
             {
-                throw new PayloadFormatException($"{written} bytes decoded, {stored.Length} expected.");
+                throw new PayloadFormatException(verdict.Reason!);
             }
         }
         catch (PayloadFormatException ex)
@@ -78,19 +64,16 @@ public sealed class StoredPayloadResult(StoredPayload stored, string fileName, S
         }
     }
 
-    private static async ValueTask<int> WriteDecodedAsync(HttpResponse response, byte[] block, CancellationToken cancellationToken)
+    /// <summary>Decodes and verifies one chunk before any of it is written: a body never runs past the stored length.</summary>
+    private static async ValueTask WriteDecodedAsync(
+        HttpResponse response, ChunkSequenceVerifier verifier, int index, byte[] block, CancellationToken cancellationToken)
     {
-        var length = PayloadCodec.GetDecodedLength(block);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-        try
+        using var decoded = DecodedBlock.Decode(block);
+        if (verifier.Add(index, decoded.Span) is { IsCorrupt: true } verdict)
         {
-            PayloadCodec.Decode(block, buffer);
-            await response.Body.WriteAsync(buffer.AsMemory(0, length), cancellationToken);
-            return length;
+            throw new PayloadFormatException(verdict.Reason!);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        await response.Body.WriteAsync(decoded.Memory, cancellationToken);
     }
 }

@@ -2,7 +2,10 @@ namespace Ingest.Contracts.Chunking;
 
 /// <summary>
 /// How a payload larger than one Kafka message travels: as consecutive chunks on the session's
-/// partition, each its own message with the full envelope.
+/// partition, each its own message with the full envelope. The rules below are code as well:
+/// <see cref="ChunkSequenceWriter"/> writes a sequence's envelopes (and an abort marker's),
+/// <see cref="ChunkSequenceVerifier"/> checks one fed in order, <see cref="ChunkPosition"/> checks one more chunk against
+/// a staged upload's position.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">

@@ -1,3 +1,4 @@
+using Ingest.Contracts.DeadLetter;
 using Confluent.Kafka;
 using Ingest.Worker.DeadLetter;
 using Ingest.Storage.Batches;

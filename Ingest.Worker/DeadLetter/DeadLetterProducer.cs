@@ -1,7 +1,6 @@
-using System.Globalization;
-using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Storage.Resilience;
 using Ingest.Contracts.Identity;
 using Ingest.Hosting.Kafka;
@@ -19,8 +18,6 @@ namespace Ingest.Worker.DeadLetter;
 /// </summary>
 public sealed class DeadLetterProducer : IDisposable
 {
-    private const int MaxErrorLength = 1000;
-
     private readonly ReplaceableProducer<byte[]?, byte[]?> _producer;
     private readonly ILogger<DeadLetterProducer> _logger;
     private readonly ResiliencePipeline _retry;
@@ -71,29 +68,15 @@ public sealed class DeadLetterProducer : IDisposable
             headers.Add(header.Key, header.GetValueBytes());
         }
 
-        var error = reason.Error;
-        Add(headers, DeadLetterHeaders.Error, error.Length > MaxErrorLength ? error[..MaxErrorLength] : error);
-        Add(headers, DeadLetterHeaders.Topic, message.Topic);
-        Add(headers, DeadLetterHeaders.Partition, message.Partition.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.Offset, message.Offset.Value.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.Attempts, reason.Attempts.ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.FirstFailedAt, reason.FirstFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        Add(headers, DeadLetterHeaders.FailedAt, reason.LastFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
-        if (reason.ChunkOffsets is not null)
-        {
-            Add(headers, DeadLetterHeaders.ChunkOffsets, reason.ChunkOffsets);
-        }
-
+        DeadLetterHeaders.Write(headers, message.TopicPartitionOffset, reason);
         var letter = new Message<byte[]?, byte[]?> { Key = message.Message.Key, Value = message.Message.Value, Headers = headers };
         var topic = IngestTopics.DeadLetterFor(message.Topic);
 
         var result = await _retry.ExecuteAsync(
             async token => await _producer.ProduceAsync(topic, letter, token), cancellationToken);
-        Log.DeadLettered(_logger, message.Topic, message.Partition.Value, message.Offset.Value, result.TopicPartitionOffset.ToString(), error);
+        Log.DeadLettered(_logger, message.Topic, message.Partition.Value, message.Offset.Value, result.TopicPartitionOffset.ToString(), reason.Error);
     }
 
     /// <summary>Every send is awaited, so nothing should be in flight; the flush is a safety net with a deadline.</summary>
     public void Dispose() => _producer.FlushAndClose(TimeSpan.FromSeconds(10));
-
-    private static void Add(Headers headers, string name, string value) => headers.Add(name, Encoding.UTF8.GetBytes(value));
 }

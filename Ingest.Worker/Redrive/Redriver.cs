@@ -2,7 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 using Npgsql;
 
 namespace Ingest.Worker.Redrive;
@@ -18,7 +18,7 @@ namespace Ingest.Worker.Redrive;
 public static class Redriver
 {
     /// <summary>Header naming where a redriven message came from (<c>{dlq} [{partition}] @{offset}</c>).</summary>
-    public const string RedrivenFromHeader = "ingest-redriven-from";
+    public const string RedrivenFromHeader = DeadLetterHeaders.RedrivenFrom;
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Confluent.Kafka;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Testing;
 
 namespace Ingest.EndToEnd.Tests;
@@ -127,10 +128,10 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         }
 
         var letter = letters[0];
-        Assert.Equal("0", letter.GetProperty("headers").GetProperty("ingest-dlq-offset").GetString());
+        Assert.Equal("0", letter.GetProperty("headers").GetProperty(DeadLetterHeaders.Offset).GetString());
         var position = $"{letter.GetProperty("partition").GetInt32()}:{letter.GetProperty("offset").GetInt64()}";
         var shown = await OpsJsonAsync(pipeline, ct, "dlq", "show", position);
-        Assert.Equal(pipeline.Topic, shown.GetProperty("headers").GetProperty("ingest-dlq-topic").GetString());
+        Assert.Equal(pipeline.Topic, shown.GetProperty("headers").GetProperty(DeadLetterHeaders.Topic).GetString());
 
         // Redriven unchanged, it is still junk: the worker dead-letters it again, now marked as redriven.
         var dry = await OpsJsonAsync(pipeline, ct, "dlq", "redrive", "--dry-run", "--group", $"redrive-{Guid.NewGuid():N}");
@@ -144,7 +145,7 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
             await Task.Delay(200, ct);
         }
 
-        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("headers").TryGetProperty("ingest-redriven-from", out _));
+        Assert.Contains(letters.EnumerateArray(), l => l.GetProperty("headers").TryGetProperty(DeadLetterHeaders.RedrivenFrom, out _));
     }
 
     [Fact]

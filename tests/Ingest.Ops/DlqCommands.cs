@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Contracts.DeadLetter;
+using Ingest.Contracts.Envelope;
 
 namespace Ingest.Ops;
 
@@ -16,7 +18,7 @@ public static class DlqCommands
             w.WriteLine($"{letters.Count} dead letter(s) in {IngestTopics.DeadLetterFor(context.Topic)}{(letters.Count == limit ? $" (first {limit})" : "")}");
             foreach (var l in letters)
             {
-                w.WriteLine($"  {l.Partition}:{l.Offset}  {Header(l, "ingest-session")}/{Header(l, "ingest-seq")}  from {Header(l, "ingest-dlq-partition")}:{Header(l, "ingest-dlq-offset")}  {Header(l, "ingest-dlq-error")}");
+                w.WriteLine($"  {l.Partition}:{l.Offset}  {Header(l, IngestHeaders.Session)}/{Header(l, IngestHeaders.Seq)}  from {Header(l, DeadLetterHeaders.Partition)}:{Header(l, DeadLetterHeaders.Offset)}  {Header(l, DeadLetterHeaders.Error)}");
             }
         });
         return Task.FromResult(0);

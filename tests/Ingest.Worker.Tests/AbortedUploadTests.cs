@@ -18,16 +18,16 @@ public sealed class AbortedUploadTests(KafkaFixture kafka, PostgresFixture postg
         var worker = await scenario.StartWorkerAsync(ct);
         var bytes = new byte[300_000];
         new Random(11).NextBytes(bytes);
-        var aborted = Chunks.Split("retried", 4, bytes, 64 * 1024); // 5 chunks; the API gave up after 3
-        var retry = Chunks.Split("retried", 4, bytes, 64 * 1024);   // the client's retry: a new upload (new payload id)
+        var aborted = Chunks.Split(WorkerScenario.EnvelopeFor("retried", 4, bytes), bytes, 64 * 1024); // 5 chunks; the API gave up after 3
+        var retry = Chunks.Split(WorkerScenario.EnvelopeFor("retried", 4, bytes), bytes, 64 * 1024);   // the client's retry: a new upload (new payload id)
         Assert.NotEqual(aborted[0].Envelope.PayloadId, retry[0].Envelope.PayloadId);
         var t0 = DateTime.UtcNow; // one log time for everything: the sweep's 15 min never pass
         var ready = "schema ready"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("ready", 0, ready), PayloadCodec.Encode(ready)), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("ready", 0, ready), PayloadCodec.Encode(ready)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
         foreach (var chunk in aborted[..3])
         {
-            await Chunks.ProduceAsync(scenario, chunk, ct, t0);
+            await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct, t0);
         }
 
         var id = aborted[0].Envelope.PayloadId;
@@ -35,10 +35,10 @@ public sealed class AbortedUploadTests(KafkaFixture kafka, PostgresFixture postg
             () => Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{id}'", ct),
             count => count == 3, TimeSpan.FromSeconds(30), count => $"{count} chunks staged", ct);
 
-        await Chunks.ProduceAsync(scenario, Chunks.AbortMarker(aborted[2]), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, Chunks.AbortMarker(aborted[2]), ct, t0);
         foreach (var chunk in retry)
         {
-            await Chunks.ProduceAsync(scenario, chunk, ct, t0);
+            await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct, t0);
         }
 
         await scenario.Database.WaitForCountAsync(2, ct);
@@ -52,18 +52,18 @@ public sealed class AbortedUploadTests(KafkaFixture kafka, PostgresFixture postg
         // again, and nothing is taken for a gap (chunk 1 without chunk 0 would otherwise be data loss).
         foreach (var chunk in aborted[1..3])
         {
-            await Chunks.ProduceAsync(scenario, chunk, ct, t0);
+            await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct, t0);
         }
 
-        await Chunks.ProduceAsync(scenario, Chunks.AbortMarker(aborted[2]), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, Chunks.AbortMarker(aborted[2]), ct, t0);
         var sentinel = "after the redelivery"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("sentinel", 0, sentinel), PayloadCodec.Encode(sentinel)), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("sentinel", 0, sentinel), PayloadCodec.Encode(sentinel)), ct, t0);
         await scenario.Database.WaitForCountAsync(3, ct);
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{id}'", ct));
 
         // The sweep later removes the tombstone, without counting the upload as abandoned a second time.
         var late = "16 min later"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("sentinel", 1, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("sentinel", 1, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(4, ct);
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
         Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, row.PayloadId, ct));
@@ -89,17 +89,17 @@ public sealed class AbortedUploadTests(KafkaFixture kafka, PostgresFixture postg
         await scenario.StartWorkerAsync(ct);
         var bytes = new byte[200_000];
         new Random(12).NextBytes(bytes);
-        var stored = Chunks.Split("stored", 0, bytes, 64 * 1024);
-        var unknown = Chunks.Split("unknown", 0, bytes, 64 * 1024);
+        var stored = Chunks.Split(WorkerScenario.EnvelopeFor("stored", 0, bytes), bytes, 64 * 1024);
+        var unknown = Chunks.Split(WorkerScenario.EnvelopeFor("unknown", 0, bytes), bytes, 64 * 1024);
         foreach (var chunk in stored)
         {
-            await Chunks.ProduceAsync(scenario, chunk, ct);
+            await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct);
         }
 
         // A marker must never follow a last chunk; a producer that sent one anyway (or a marker whose chunks never
         // reached the log) finds nothing pending: the stored payload keeps its chunks.
-        await Chunks.ProduceAsync(scenario, Chunks.AbortMarker(stored[^2]), ct);
-        await Chunks.ProduceAsync(scenario, Chunks.AbortMarker(unknown[1]), ct);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, Chunks.AbortMarker(stored[^2]), ct);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, Chunks.AbortMarker(unknown[1]), ct);
         var sentinel = "after the markers"u8.ToArray();
         await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("sentinel", 0, sentinel), sentinel, ct);
         await scenario.Database.WaitForCountAsync(2, ct);

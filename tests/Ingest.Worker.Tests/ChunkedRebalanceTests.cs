@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using System.IO.Hashing;
 using System.Text;
 using System.Text.RegularExpressions;
-using Confluent.Kafka;
 using Ingest.Contracts.Chunking;
-using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
 using Ingest.LoadGen;
-using Npgsql;
 using Ingest.Testing;
 
 namespace Ingest.Worker.Tests;
@@ -82,9 +78,9 @@ public sealed class ChunkedRebalanceTests(KafkaFixture kafka)
             Assert.Equal(upload.Partition, row.Partition);
             Assert.Equal(PayloadBytes, row.Length);
             Assert.Equal(unchecked((long)upload.Checksum), row.Checksum);
-            var (length, checksum) = await ReassembleAsync(stack.ConnectionString, row.PayloadId, ct);
-            Assert.Equal(PayloadBytes, length);
-            Assert.Equal(upload.Checksum, checksum);
+            var stored = await Chunks.StoredTotalsAsync(stack.ConnectionString, row.PayloadId, ct);
+            Assert.Equal(PayloadBytes, stored.Length);
+            Assert.Equal(upload.Checksum, stored.Checksum);
         }
 
         Assert.Equal(0, await Sql.ScalarAsync(stack.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
@@ -118,7 +114,7 @@ public sealed class ChunkedRebalanceTests(KafkaFixture kafka)
         var checksum = await RecordingContent.WriteAsync(seed, PayloadBytes, body, CancellationToken.None);
         var bytes = body.GetBuffer();
         Assert.Equal(PayloadBytes, bytes.Length);
-        var chunks = Chunks.Split(target.Session, 0, bytes, PayloadChunking.DefaultChunkBytes);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor(target.Session, 0, bytes), bytes, PayloadChunking.DefaultChunkBytes);
         Assert.Equal(checksum, chunks[^1].Envelope.Checksum);
         return new Upload(target.Session, target.Partition, checksum, chunks);
     }
@@ -129,42 +125,14 @@ public sealed class ChunkedRebalanceTests(KafkaFixture kafka)
     {
         for (var i = 0; i < uploads.Max(u => u.Chunks.Count); i++)
         {
-            foreach (var (envelope, value) in uploads.Where(u => i < u.Chunks.Count).Select(u => u.Chunks[i]))
+            foreach (var chunk in uploads.Where(u => i < u.Chunks.Count).Select(u => u.Chunks[i]))
             {
                 var partition = uploads[0].Partition;
-                await backlog.WaitForRoomAsync(partition, value.Length, diagnostics, ct);
-                var delivery = await stack.Producer.ProduceAsync(stack.Topic, new Message<byte[], byte[]>
-                {
-                    Key = envelope.Key,
-                    Value = value,
-                    Headers = envelope.WriteTo(new Headers()),
-                }, ct);
+                await backlog.WaitForRoomAsync(partition, chunk.Value.Length, diagnostics, ct);
+                var delivery = await Chunks.ProduceAsync(stack.Producer, stack.Topic, chunk, ct);
                 Assert.Equal(partition, delivery.Partition.Value);
-                backlog.Produced(partition, delivery.Offset.Value, value.Length);
+                backlog.Produced(partition, delivery.Offset.Value, chunk.Value.Length);
             }
         }
-    }
-
-    /// <summary>Length and XxHash3 of a stored chunked payload, decoded from its staged chunks in order (streamed).</summary>
-    private static async Task<(long Length, ulong Checksum)> ReassembleAsync(string connectionString, Guid payloadId, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(
-            "SELECT body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index", connection)
-        {
-            Parameters = { new NpgsqlParameter<Guid> { TypedValue = payloadId } },
-        };
-        var hash = new XxHash3();
-        long length = 0;
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            var decoded = PayloadCodec.Decode((byte[])reader[0]);
-            hash.Append(decoded);
-            length += decoded.Length;
-        }
-
-        return (length, hash.GetCurrentHashAsUInt64());
     }
 }

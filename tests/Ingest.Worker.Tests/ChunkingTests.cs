@@ -1,6 +1,6 @@
 using System.Text;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Worker.Tests;
 
@@ -18,7 +18,7 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         {
             var bytes = new byte[(300 * 1024) + (s * 777)];
             random.NextBytes(bytes);
-            return (Bytes: bytes, Chunks: Chunks.Split($"big-{s}", 0, bytes, 64 * 1024));
+            return (Bytes: bytes, Chunks: Chunks.Split(WorkerScenario.EnvelopeFor($"big-{s}", 0, bytes), bytes, 64 * 1024));
         }).ToList();
 
         // Round-robin across sessions, a whole payload between rounds, and every third chunk sent twice.
@@ -26,10 +26,10 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         {
             foreach (var (_, chunks) in uploads.Where(u => i < u.Chunks.Count))
             {
-                await Chunks.ProduceAsync(scenario, chunks[i], ct);
+                await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunks[i], ct);
                 if (i % 3 == 1)
                 {
-                    await Chunks.ProduceAsync(scenario, chunks[i], ct);
+                    await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunks[i], ct);
                 }
             }
 
@@ -65,18 +65,18 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.StartWorkerAsync(ct);
         var bytes = new byte[200_000];
         new Random(7).NextBytes(bytes);
-        var chunks = Chunks.Split("bad", 0, bytes, 64 * 1024);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("bad", 0, bytes), bytes, 64 * 1024);
         var last = chunks[^1];
         chunks[^1] = (last.Envelope with { Checksum = last.Envelope.Checksum ^ 1 }, last.Value);
         var offsets = new List<long>();
         var t0 = DateTime.UtcNow;
         foreach (var chunk in chunks)
         {
-            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct, t0)).Offset.Value);
+            offsets.Add((await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct, t0)).Offset.Value);
         }
 
         var after = "after"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 0, after), Ingest.Contracts.Codec.PayloadCodec.Encode(after)), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("after", 0, after), Ingest.Contracts.Codec.PayloadCodec.Encode(after)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
 
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
@@ -87,7 +87,7 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
 
         // The reference stays good past the abandonment sweep's log-time horizon: the staged chunks are kept.
         var late = "16 min later"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("after", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("after", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(2, ct);
         Assert.Equal(chunks.Count, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
         Assert.Equal(1, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads WHERE dead_lettered", ct));
@@ -101,14 +101,14 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.StartWorkerAsync(ct);
         var bytes = new byte[200_000];
         new Random(9).NextBytes(bytes);
-        var chunks = Chunks.Split("crashed", 0, bytes, 64 * 1024);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("crashed", 0, bytes), bytes, 64 * 1024);
         var before = "before"u8.ToArray();
         await scenario.ProduceAsync(WorkerScenario.EnvelopeFor("before", 0, before), before, ct);
         await scenario.Database.WaitForCountAsync(1, ct); // the schema is in place
         var offsets = new List<long>();
         foreach (var chunk in chunks[..^1])
         {
-            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct)).Offset.Value);
+            offsets.Add((await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct)).Offset.Value);
         }
 
         var payloadId = chunks[0].Envelope.PayloadId;
@@ -126,7 +126,7 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
                             WHERE payload_id = '{payloadId}' RETURNING 1)
             SELECT count(*) FROM marked
             """, ct));
-        Assert.Equal(lastOffset, (await Chunks.ProduceAsync(scenario, chunks[^1], ct)).Offset.Value);
+        Assert.Equal(lastOffset, (await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunks[^1], ct)).Offset.Value);
 
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
         Assert.Equal("refused before the crash", Header(letter, DeadLetterHeaders.Error));
@@ -142,22 +142,22 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
         var worker = await scenario.StartWorkerAsync(ct);
         var bytes = new byte[150_000];
-        var abandoned = Chunks.Split("abandoned", 0, bytes, 64 * 1024);
-        var gapped = Chunks.Split("gapped", 0, bytes, 64 * 1024);
+        var abandoned = Chunks.Split(WorkerScenario.EnvelopeFor("abandoned", 0, bytes), bytes, 64 * 1024);
+        var gapped = Chunks.Split(WorkerScenario.EnvelopeFor("gapped", 0, bytes), bytes, 64 * 1024);
         var t0 = DateTime.UtcNow;
-        await Chunks.ProduceAsync(scenario, abandoned[0], ct, t0);
-        await Chunks.ProduceAsync(scenario, abandoned[1], ct, t0);
-        await Chunks.ProduceAsync(scenario, gapped[0], ct, t0);
-        await Chunks.ProduceAsync(scenario, gapped[2], ct, t0); // chunk 1 never came
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, abandoned[0], ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, abandoned[1], ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, gapped[0], ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, gapped[2], ct, t0); // chunk 1 never came
         var marker = "14 min later"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("marker", 0, marker), Ingest.Contracts.Codec.PayloadCodec.Encode(marker)), ct, t0.AddMinutes(14));
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("marker", 0, marker), Ingest.Contracts.Codec.PayloadCodec.Encode(marker)), ct, t0.AddMinutes(14));
         await scenario.Database.WaitForCountAsync(1, ct);
 
         // 14 min of log time is not enough: the abandoned upload is still staged.
         Assert.Equal(2, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
 
         var late = "16 min later"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("marker", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("marker", 1, late), Ingest.Contracts.Codec.PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(2, ct);
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.payload_chunks", ct));
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
@@ -183,10 +183,10 @@ public sealed class ChunkingTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.StartWorkerAsync(ct);
         var bytes = new byte[100_000];
         new Random(3).NextBytes(bytes);
-        var (whole, value) = Chunks.Split("empty-last", 0, bytes, bytes.Length)[0];
+        var (whole, value) = Chunks.Split(WorkerScenario.EnvelopeFor("empty-last", 0, bytes), bytes, bytes.Length)[0];
         // The API flushed everything in chunk 0 and then found the body ended: an empty last chunk.
-        await Chunks.ProduceAsync(scenario, (whole with { IsLastChunk = false }, value), ct);
-        await Chunks.ProduceAsync(scenario, (whole with { ChunkIndex = 1 }, Ingest.Contracts.Codec.PayloadCodec.Encode([])), ct);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (whole with { IsLastChunk = false }, value), ct);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (whole with { ChunkIndex = 1 }, Ingest.Contracts.Codec.PayloadCodec.Encode([])), ct);
         await scenario.Database.WaitForCountAsync(1, ct);
 
         var row = Assert.Single(await scenario.Database.AllAsync(ct));

@@ -4,7 +4,7 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Worker.Tests;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Worker.Tests;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Worker.Redrive;
 
 namespace Ingest.Worker.Tests;
@@ -24,10 +24,10 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
         var bytes = new byte[600_000];
         new Random(11).NextBytes(bytes);
-        var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("big", 0, bytes), bytes, 128 * 1024);
         foreach (var chunk in chunks)
         {
-            await Chunks.ProduceAsync(scenario, chunk, ct);
+            await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct);
         }
 
         var after = "after"u8.ToArray();
@@ -55,24 +55,24 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.StartWorkerAsync(ct, "--Worker:PoisonAttempts=2");
         var t0 = DateTime.UtcNow;
         var first = "first"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 0, first), PayloadCodec.Encode(first)), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("small", 0, first), PayloadCodec.Encode(first)), ct, t0);
         await scenario.Database.WaitForCountAsync(1, ct);
         // The database refuses the reassembled payload's row (SQLSTATE 23514) when its last chunk completes it.
         await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads ADD CONSTRAINT no_big CHECK (session_id <> 'big')", ct);
         var bytes = new byte[400_000];
         new Random(13).NextBytes(bytes);
-        var chunks = Chunks.Split("big", 0, bytes, 128 * 1024);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("big", 0, bytes), bytes, 128 * 1024);
         var offsets = new List<long>();
         foreach (var chunk in chunks)
         {
-            offsets.Add((await Chunks.ProduceAsync(scenario, chunk, ct, t0)).Offset.Value);
+            offsets.Add((await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, chunk, ct, t0)).Offset.Value);
         }
 
         // A genuinely abandoned upload beside it: its last chunk never comes.
-        var abandoned = Chunks.Split("abandoned", 0, new byte[150_000], 64 * 1024);
-        await Chunks.ProduceAsync(scenario, abandoned[0], ct, t0);
+        var abandoned = Chunks.Split(WorkerScenario.EnvelopeFor("abandoned", 0, []), new byte[150_000], 64 * 1024);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, abandoned[0], ct, t0);
         var after = "after"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 1, after), PayloadCodec.Encode(after)), ct, t0);
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("small", 1, after), PayloadCodec.Encode(after)), ct, t0);
         await scenario.Database.WaitForCountAsync(2, ct);
         var letter = Assert.Single(scenario.ReadDeadLetters(1, TimeSpan.FromSeconds(30)));
         Assert.Contains("no_big", WorkerScenario.Header(letter, DeadLetterHeaders.Error), StringComparison.Ordinal);
@@ -84,7 +84,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
 
         // Past the sweep's log-time horizon (Worker:AbandonedUploadAfter, 15 min) on the same partition.
         var late = "16 min later"u8.ToArray();
-        await Chunks.ProduceAsync(scenario, (WorkerScenario.EnvelopeFor("small", 2, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
+        await Chunks.ProduceAsync(scenario.Producer, scenario.Topic, (WorkerScenario.EnvelopeFor("small", 2, late), PayloadCodec.Encode(late)), ct, t0.AddMinutes(16));
         await scenario.Database.WaitForCountAsync(3, ct);
         await Eventually.UntilAsync(
             () => Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{abandoned[0].Envelope.PayloadId}'", ct),
@@ -123,7 +123,7 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         var ct = TestContext.Current.CancellationToken;
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
         await scenario.StartWorkerAsync(ct);
-        var chunks = Chunks.Split("lost", 0, new byte[300_000], 128 * 1024);
+        var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("lost", 0, []), new byte[300_000], 128 * 1024);
         var notLast = await ProduceLetterAsync(scenario, chunks[1], ct);
         var last = await ProduceLetterAsync(scenario, chunks[^1], ct);
         var whole = "whole"u8.ToArray();

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
+using Ingest.Testing;
 using Ingest.Testing.MockKafka;
 
 namespace Ingest.Api.Tests.Payloads;

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Contracts;
 using Ingest.Contracts.Envelope;
-using Ingest.Worker.DeadLetter;
+using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Faults.Tests.Harness;
 

@@ -1,6 +1,6 @@
+using Ingest.Contracts.DeadLetter;
 using Confluent.Kafka;
 using Ingest.Worker.Consuming;
-using Ingest.Worker.DeadLetter;
 using Ingest.Storage.Batches;
 using Ingest.Storage.Payloads;
 using Microsoft.Extensions.Time.Testing;

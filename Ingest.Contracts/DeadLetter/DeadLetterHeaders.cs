@@ -1,11 +1,19 @@
-namespace Ingest.Worker.DeadLetter;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
+namespace Ingest.Contracts.DeadLetter;
 
 /// <summary>
 /// Headers the worker adds to a dead-lettered message, beside the original key, value and headers.
-/// Values are UTF-8 text, like the envelope's.
+/// Values are UTF-8 text, like the envelope's. The worker writes them (<see cref="Write"/>); the ops tool lists them and
+/// redrive drops them.
 /// </summary>
 public static class DeadLetterHeaders
 {
+    /// <summary>Longest <see cref="Error"/> value, in characters: a longer error is cut.</summary>
+    public const int MaxErrorLength = 1000;
+
     /// <summary>Why the message could not be stored (exception message, at most 1000 characters).</summary>
     public const string Error = "ingest-dlq-error";
 
@@ -34,8 +42,35 @@ public static class DeadLetterHeaders
     /// </summary>
     public const string ChunkOffsets = "ingest-dlq-chunk-offsets";
 
+    /// <summary>
+    /// On a redriven message: where it was redriven from (the letter's <c>topic [[partition]] @offset</c>). Not a
+    /// dead-letter header: it stays on the message, so a letter of a letter still says where it began.
+    /// </summary>
+    public const string RedrivenFrom = "ingest-redriven-from";
+
     /// <summary>True for the worker's own headers (dropped when a message is redriven).</summary>
     public static bool IsDeadLetterHeader(string name) => name.StartsWith("ingest-dlq-", StringComparison.Ordinal);
+
+    /// <summary>Adds the headers of a letter for the message read at <paramref name="source"/> and given up for <paramref name="reason"/>.</summary>
+    public static Headers Write(Headers headers, TopicPartitionOffset source, DeadLetterReason reason)
+    {
+        var error = reason.Error;
+        Add(headers, Error, error.Length > MaxErrorLength ? error[..MaxErrorLength] : error);
+        Add(headers, Topic, source.Topic);
+        Add(headers, Partition, source.Partition.Value.ToString(CultureInfo.InvariantCulture));
+        Add(headers, Offset, source.Offset.Value.ToString(CultureInfo.InvariantCulture));
+        Add(headers, Attempts, reason.Attempts.ToString(CultureInfo.InvariantCulture));
+        Add(headers, FirstFailedAt, reason.FirstFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        Add(headers, FailedAt, reason.LastFailedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (reason.ChunkOffsets is not null)
+        {
+            Add(headers, ChunkOffsets, reason.ChunkOffsets);
+        }
+
+        return headers;
+    }
+
+    private static void Add(Headers headers, string name, string value) => headers.Add(name, Encoding.UTF8.GetBytes(value));
 }
 
 /// <summary>Why and when a message was given up on.</summary>
