@@ -1,6 +1,8 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using Ingest.Api.Auth;
 using Ingest.Api.Kafka;
+using Ingest.Api.Payloads;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Backpressure;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Hashing;
 using Confluent.Kafka;
+using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
 using Ingest.Api.Limits;

@@ -1,5 +1,7 @@
 using Confluent.Kafka;
+using Ingest.Api.Auth;
 using Ingest.Api.Kafka;
+using Ingest.Api.Payloads;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,6 @@
+using Ingest.Api.Auth;
 using Ingest.Api.Kafka;
+using Ingest.Api.Payloads;
 using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Api.Tests.Hosting;

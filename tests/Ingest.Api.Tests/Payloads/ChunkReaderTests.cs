@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;

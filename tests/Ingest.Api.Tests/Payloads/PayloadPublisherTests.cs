@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.IO.Pipelines;
+using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
