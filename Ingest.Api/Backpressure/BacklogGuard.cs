@@ -2,18 +2,6 @@ using Ingest.Contracts.Identity;
 
 namespace Ingest.Api.Backpressure;
 
-/// <summary>The payload topic's partitions could not take a payload without risking what they already hold.</summary>
-public sealed class BacklogFullException(BacklogView view, BacklogLimit limit, bool waited)
-    : Exception($"Partition {view.Partition} holds {view.Bytes} bytes in {view.Messages} messages the workers have not stored yet.")
-{
-    public BacklogView View { get; } = view;
-
-    public BacklogLimit Limit { get; } = limit;
-
-    /// <summary>True when an upload in progress waited <c>Api:BacklogWaitTimeout</c> in vain; false for a new payload.</summary>
-    public bool Waited { get; } = waited;
-}
-
 /// <summary>
 /// Keeps every partition's accepted-but-uncommitted backlog inside what the topic retains, so the broker never deletes
 /// a payload the workers have not stored (the embedded broker keeps ~5 MiB per partition; a real one

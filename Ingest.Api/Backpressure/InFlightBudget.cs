@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Ingest.Api.Auth;
+using Ingest.Api.Payloads;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Backpressure;

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Ingest.Api.Auth;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Kafka;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Confluent.Kafka;
+using Ingest.Api.Payloads;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Identity;
 using Ingest.Hosting.Kafka;

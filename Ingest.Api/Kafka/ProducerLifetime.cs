@@ -1,3 +1,4 @@
+using Ingest.Api.Payloads;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Kafka;

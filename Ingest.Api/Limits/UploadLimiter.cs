@@ -1,4 +1,6 @@
 using System.Threading.RateLimiting;
+using Ingest.Api.Auth;
+using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Microsoft.Extensions.Options;
 

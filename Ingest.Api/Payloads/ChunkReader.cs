@@ -1,20 +1,9 @@
 using System.Buffers;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Limits;
+using Ingest.Api.Problems;
 
 namespace Ingest.Api.Payloads;
-
-/// <summary>
-/// The first read of a request found the in-flight budget spent (429): the whole budget, or — when
-/// <see cref="ShareSpent"/> — only its project's share.
-/// </summary>
-public sealed class BudgetSpentException(bool shareSpent) : Exception(shareSpent ? "The project's share of the in-flight budget is spent." : "The in-flight byte budget is spent.")
-{
-    public bool ShareSpent { get; } = shareSpent;
-}
-
-/// <summary>An upload in progress waited longer than <c>Api:BudgetWaitTimeout</c> for budget (503).</summary>
-public sealed class BudgetTimeoutException() : Exception("No in-flight budget became free in time.");
 
 /// <summary>
 /// Decoded bytes of one chunk in a pooled buffer, with the budget they hold (in their project's account) until Kafka
@@ -81,14 +70,15 @@ public sealed class Chunk(int capacity, BudgetAccount account)
 /// Cuts a decoded body into chunks. Before every read (at most 64 KiB) it waits for the client's bytes — taking no budget
 /// meanwhile, so a client that sends headers only or stops half-way holds none beyond what it sent, and is ended after
 /// <c>Api:UploadIdleTimeout</c> — then takes budget from its project's account for the read. The very first read of a
-/// request only takes budget that is free now (else <see cref="BudgetSpentException"/>). Later, when budget is short, a
+/// request only takes budget that is free now (else <see cref="UploadOutcome.BudgetSpent"/> or <see cref="UploadOutcome.ShareSpent"/>). Later, when budget is short, a
 /// chunk holding bytes is handed back early, shorter than full, so that it is produced and its budget comes back with
 /// Kafka's acknowledgement: an upload waits for budget (up to <c>Api:BudgetWaitTimeout</c>, which slows its client down
 /// through TCP) only while it holds no unproduced bytes, so uploads can never all wait on each other. Bytes read are then
 /// taken from the caller's byte-rate buckets, if any (waiting while they are empty, which slows the client too).
+/// Budget failures leave as <see cref="UploadFailedException"/>, like the body's own.
 /// </summary>
 public sealed class ChunkReader(
-    PayloadBodyStream body, BudgetAccount account, UploadAdmission? admission, int chunkBytes, TimeSpan waitTimeout, long? identityLength)
+    PayloadBodyStream body, BudgetAccount account, UploadAdmission? admission, int chunkBytes, TimeSpan waitTimeout, long? identityLength, TimeProvider time)
 {
     private const int ReadGranule = 64 * 1024;
     private readonly byte[] _probe = new byte[1];
@@ -122,7 +112,7 @@ public sealed class ChunkReader(
 
                 if (!_started && !account.HasRoom(want))
                 {
-                    throw new BudgetSpentException(ShareSpent(want)); // refused before waiting for its bytes
+                    throw Spent(want); // refused before waiting for its bytes
                 }
 
                 await body.WaitForDataAsync(cancellationToken);
@@ -169,7 +159,7 @@ public sealed class ChunkReader(
         if (!_started)
         {
             _started = true;
-            return account.TryAcquire(bytes) ? true : throw new BudgetSpentException(ShareSpent(bytes));
+            return account.TryAcquire(bytes) ? true : throw Spent(bytes);
         }
 
         if (account.TryAcquire(bytes))
@@ -182,19 +172,20 @@ public sealed class ChunkReader(
             return false;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(waitTimeout);
+        using var timeout = new CancellationTokenSource(waitTimeout, time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await account.AcquireAsync(bytes, timeout.Token);
+            await account.AcquireAsync(bytes, wait.Token);
             return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new BudgetTimeoutException();
+            throw new UploadFailedException(UploadFailure.BudgetTimeout(waitTimeout));
         }
     }
 
-    /// <summary>Whether it is the project's share, not the whole budget, that has no room for <paramref name="bytes"/>.</summary>
-    private bool ShareSpent(int bytes) => account.IsShareShort(Math.Min(bytes, account.Cap));
+    /// <summary>No room for <paramref name="bytes"/> at the first read: in the project's share, or in the whole budget.</summary>
+    private UploadFailedException Spent(int bytes) => new(
+        account.IsShareShort(Math.Min(bytes, account.Cap)) ? UploadFailure.ShareSpent(account.ProjectId) : UploadFailure.BudgetSpent());
 }

@@ -69,10 +69,10 @@ public sealed class CodingTrailer(ContentCoding coding)
 /// <summary>
 /// The request body as a stream for the decoders, read from its <see cref="PipeReader"/>: remembers the first and the
 /// last 8 bytes (for the coding's trailer), shows the raw bytes to an <see cref="Lz4FrameGuard"/> before the decoder sees
-/// them, and ends a wait for the client's bytes longer than the idle timeout with <see cref="UploadIdleException"/>. The
+/// them, and ends a wait for the client's bytes longer than the idle timeout as <see cref="Problems.UploadOutcome.UploadIdle"/>. The
 /// request body stays Kestrel's to complete.
 /// </summary>
-public sealed class RecordingStream(PipeReader inner, TimeSpan idleTimeout, Lz4FrameGuard? guard = null) : Stream
+public sealed class RecordingStream(PipeReader inner, TimeSpan idleTimeout, TimeProvider time, Lz4FrameGuard? guard = null) : Stream
 {
     private const int Keep = 8;
     private readonly byte[] _head = new byte[Keep];
@@ -144,15 +144,15 @@ public sealed class RecordingStream(PipeReader inner, TimeSpan idleTimeout, Lz4F
             return await inner.ReadAsync(cancellationToken);
         }
 
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        idle.CancelAfter(idleTimeout);
+        using var idle = new CancellationTokenSource(idleTimeout, time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, idle.Token);
         try
         {
-            return await inner.ReadAsync(idle.Token);
+            return await inner.ReadAsync(wait.Token);
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new UploadIdleException(idleTimeout);
+            throw new UploadFailedException(UploadFailure.Idle(idleTimeout));
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class Lz4FrameGuard
     }
 
     /// <summary>Follows <paramref name="raw"/>, the next bytes of the body.</summary>
-    /// <exception cref="BodyRejectedException">A frame declares blocks above <see cref="MaxBlockBytes"/>.</exception>
+    /// <exception cref="UploadFailedException">A frame declares blocks above <see cref="MaxBlockBytes"/> (<see cref="Problems.UploadOutcome.Lz4BlockTooLarge"/>).</exception>
     public void Observe(ReadOnlySpan<byte> raw)
     {
         while (!raw.IsEmpty && _state != State.Done)
@@ -83,9 +83,8 @@ public sealed class Lz4FrameGuard
                 var blockBytes = 1 << (8 + (2 * ((_field[1] >> 4) & 0x7))); // id 4: 64 KiB, 5: 256 KiB, 6: 1 MiB, 7: 4 MiB
                 if (blockBytes > MaxBlockBytes)
                 {
-                    throw new BodyRejectedException(
-                        BodyOutcome.BlockTooLarge,
-                        $"the LZ4 frame declares blocks of up to {blockBytes} bytes; at most {MaxBlockBytes} are accepted (lz4 -B5 or -B4).");
+                    throw new UploadFailedException(UploadFailure.BlockTooLarge(
+                        $"the LZ4 frame declares blocks of up to {blockBytes} bytes; at most {MaxBlockBytes} are accepted (lz4 -B5 or -B4)."));
                 }
 
                 // Then the content size (8 bytes) if flagged, the dictionary id (4) if flagged, and the header checksum (1).

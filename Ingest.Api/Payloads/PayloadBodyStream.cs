@@ -4,39 +4,13 @@ using K4os.Compression.LZ4.Streams;
 
 namespace Ingest.Api.Payloads;
 
-/// <summary>Why a request body is refused while it is read.</summary>
-public enum BodyOutcome
-{
-    Empty,
-
-    /// <summary>More than the limit decoded bytes (or Kestrel refused the raw body as too large).</summary>
-    TooLarge,
-
-    /// <summary>Not valid gzip / LZ4 frame data, or its trailer does not match.</summary>
-    Undecodable,
-
-    /// <summary>An LZ4 frame declares blocks larger than <see cref="Lz4FrameGuard.MaxBlockBytes"/>.</summary>
-    BlockTooLarge,
-}
-
-/// <summary>The client sent nothing for <c>Api:UploadIdleTimeout</c> while the API waited for its bytes (408).</summary>
-public sealed class UploadIdleException(TimeSpan timeout) : Exception($"No bytes came for {timeout}.")
-{
-    public TimeSpan Timeout { get; } = timeout;
-}
-
-/// <summary>The body cannot become a payload; nothing of it may be answered 202.</summary>
-public sealed class BodyRejectedException(BodyOutcome outcome, string? error = null)
-    : Exception(error ?? outcome.ToString())
-{
-    public BodyOutcome Outcome { get; } = outcome;
-}
-
 /// <summary>
 /// A request body decoded through its <c>Content-Encoding</c> on the fly, counting decoded bytes as they
 /// come: a decompression bomb stops at the limit instead of filling memory. The end of the stream is
 /// reported only once the coding's trailer has been checked, so a truncated or corrupt body never reads
-/// as complete.
+/// as complete. Every way a read can fail ends here as an <see cref="UploadFailedException"/> naming its
+/// <see cref="Problems.UploadOutcome"/>: what Kestrel throws (a client gone, a body too large or too slow) is known
+/// by no one downstream.
 /// </summary>
 public sealed class PayloadBodyStream : IAsyncDisposable
 {
@@ -47,9 +21,9 @@ public sealed class PayloadBodyStream : IAsyncDisposable
     private readonly CodingTrailer _trailer;
     private bool _ended;
 
-    private PayloadBodyStream(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout)
+    private PayloadBodyStream(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout, TimeProvider time)
     {
-        _raw = new RecordingStream(body, idleTimeout, coding == ContentCoding.Lz4 ? new Lz4FrameGuard() : null);
+        _raw = new RecordingStream(body, idleTimeout, time, coding == ContentCoding.Lz4 ? new Lz4FrameGuard() : null);
         _coding = coding;
         _limit = limit;
         _trailer = new CodingTrailer(coding);
@@ -66,18 +40,19 @@ public sealed class PayloadBodyStream : IAsyncDisposable
 
     /// <summary>
     /// Decodes <paramref name="body"/> (a request's <c>BodyReader</c>), refusing more than <paramref name="limit"/> decoded
-    /// bytes; a wait for the client's bytes longer than <paramref name="idleTimeout"/> throws <see cref="UploadIdleException"/>.
+    /// bytes; a wait for the client's bytes longer than <paramref name="idleTimeout"/> (on <paramref name="time"/>'s clock)
+    /// fails as <see cref="Problems.UploadOutcome.UploadIdle"/>.
     /// </summary>
-    public static PayloadBodyStream Open(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout) =>
-        new(body, coding, limit, idleTimeout);
+    public static PayloadBodyStream Open(PipeReader body, ContentCoding coding, long limit, TimeSpan idleTimeout, TimeProvider time) =>
+        new(body, coding, limit, idleTimeout, time);
 
     /// <summary>Decodes a stream (tests, tools), with no idle timeout.</summary>
     public static PayloadBodyStream Open(Stream body, ContentCoding coding, long limit) =>
-        new(PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true)), coding, limit, Timeout.InfiniteTimeSpan);
+        new(PipeReader.Create(body, new StreamPipeReaderOptions(leaveOpen: true)), coding, limit, Timeout.InfiniteTimeSpan, TimeProvider.System);
 
     /// <summary>
     /// Returns once the client has sent bytes not read yet (or ended its body), without reading them: the caller takes
-    /// budget only for bytes that are there. Throws <see cref="UploadIdleException"/> after the idle timeout.
+    /// budget only for bytes that are there. Fails as <see cref="Problems.UploadOutcome.UploadIdle"/> after the idle timeout.
     /// </summary>
     public async ValueTask WaitForDataAsync(CancellationToken cancellationToken)
     {
@@ -90,14 +65,14 @@ public sealed class PayloadBodyStream : IAsyncDisposable
         {
             await _raw.WaitForDataAsync(cancellationToken);
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception ex) when (FromKestrel(ex, cancellationToken) is { } failure)
         {
-            throw new BodyRejectedException(BodyOutcome.TooLarge);
+            throw new UploadFailedException(failure);
         }
     }
 
     /// <summary>Reads decoded bytes; 0 only at a verified, non-empty end.</summary>
-    /// <exception cref="BodyRejectedException">The body is empty, too large or does not decode.</exception>
+    /// <exception cref="UploadFailedException">The body is empty, too large, does not decode, or could not be read.</exception>
     public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         if (_ended || buffer.IsEmpty)
@@ -113,17 +88,17 @@ public sealed class PayloadBodyStream : IAsyncDisposable
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or InvalidOperationException or ArgumentException or NotImplementedException)
         {
             // GZipStream throws InvalidData; LZ4Stream InvalidData/EndOfStream, and InvalidOperation for a bad block.
-            throw new BodyRejectedException(BodyOutcome.Undecodable, ex.Message);
+            throw new UploadFailedException(UploadFailure.Undecodable(_coding, ex.Message));
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (Exception ex) when (FromKestrel(ex, cancellationToken) is { } failure)
         {
-            throw new BodyRejectedException(BodyOutcome.TooLarge);
+            throw new UploadFailedException(failure);
         }
 
         DecodedLength += read;
         if (DecodedLength > _limit)
         {
-            throw new BodyRejectedException(BodyOutcome.TooLarge);
+            throw new UploadFailedException(UploadFailure.TooLarge(_limit));
         }
 
         if (read > 0)
@@ -135,12 +110,12 @@ public sealed class PayloadBodyStream : IAsyncDisposable
         _ended = true;
         if (_raw.BytesRead == 0 || DecodedLength == 0)
         {
-            throw new BodyRejectedException(BodyOutcome.Empty); // an empty body is empty in any coding
+            throw new UploadFailedException(UploadFailure.Empty()); // an empty body is empty in any coding
         }
 
         if (_trailer.Verify(_raw, DecodedLength) is { } mismatch)
         {
-            throw new BodyRejectedException(BodyOutcome.Undecodable, mismatch);
+            throw new UploadFailedException(UploadFailure.Undecodable(_coding, mismatch));
         }
 
         return 0;
@@ -148,6 +123,23 @@ public sealed class PayloadBodyStream : IAsyncDisposable
 
     /// <summary>Which coding this body is read through.</summary>
     public ContentCoding Coding => _coding;
+
+    /// <summary>
+    /// What a failed read of Kestrel's request body means, or null for an exception that is not about the body (the caller's
+    /// own cancellation, already a failure). Kestrel ends a connection closed (FIN or RST) before Content-Length bytes
+    /// came ("Unexpected end of request content", 400) or a bad chunked framing (400) without an answer, and a reset or aborted
+    /// connection surfaces as ConnectionResetException (an IOException) or ConnectionAbortedException (an
+    /// OperationCanceledException), possibly before RequestAborted fires: all of them a client that went away.
+    /// </summary>
+    private UploadFailure? FromKestrel(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => UploadFailure.TooLarge(_limit),
+        BadHttpRequestException { StatusCode: StatusCodes.Status400BadRequest } => UploadFailure.Disconnected(),
+        BadHttpRequestException bad when !cancellationToken.IsCancellationRequested => UploadFailure.Incomplete(bad.StatusCode, bad.Message),
+        IOException => UploadFailure.Disconnected(),
+        OperationCanceledException when !cancellationToken.IsCancellationRequested => UploadFailure.Disconnected(),
+        _ => null,
+    };
 
     /// <summary>Disposing the decoder closes RecordingStream, which leaves the request body to Kestrel.</summary>
     public ValueTask DisposeAsync() => _decoder.DisposeAsync();

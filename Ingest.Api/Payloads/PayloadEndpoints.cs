@@ -1,17 +1,25 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Ingest.Api.Auth;
 using Ingest.Api.Limits;
 using Ingest.Api.Problems;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts.Identity;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.HttpResults;
+using IngestResult = Microsoft.AspNetCore.Http.HttpResults.Results<
+    Microsoft.AspNetCore.Http.HttpResults.Accepted<Ingest.Api.Payloads.PayloadAccepted>,
+    Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult,
+    Microsoft.AspNetCore.Http.HttpResults.StatusCodeHttpResult>;
 
 namespace Ingest.Api.Payloads;
 
 /// <summary>Body of a 202: where the payload went (the partition and offset of its last chunk).</summary>
 public sealed record PayloadAccepted(string SessionId, long Seq, long Bytes, int Partition, long Offset);
 
-/// <summary><c>POST /v1/sessions/{sessionId}/payloads?seq={n}</c> (scope <c>ingest</c>).</summary>
+/// <summary>
+/// <c>POST /v1/sessions/{sessionId}/payloads?seq={n}</c> (scope <c>ingest</c>): admit, check, publish, answer. Every answer
+/// is a 202, a problem (<see cref="UploadProblems"/> for what became of the upload), or 499 for a client that went away.
+/// </summary>
 public static class PayloadEndpoints
 {
     /// <summary>Status logged and counted for a client that went away (nginx's convention); never sent.</summary>
@@ -27,157 +35,168 @@ public static class PayloadEndpoints
         return app;
     }
 
-    private static async Task<IResult> IngestAsync(
-        string sessionId,
-        HttpContext context,
-        PayloadPublisher publisher,
-        UploadLimiter limiter,
-        ShutdownDeadline shutdown,
-        IOptions<ApiOptions> api,
-        ApiMetrics metrics,
-        ILogger<PayloadPublisher> logger)
+    private static async Task<IngestResult> IngestAsync(string sessionId, [AsParameters] IngestServices services)
     {
-        IResult Refuse(ApiProblem problem, string detail, string? field = null, params KeyValuePair<string, object?>[] extensions)
-        {
-            context.Items[ApiMetrics.RefusalReasonKey] = problem.Slug;
-            if (problem.Status is 429 or 503)
-            {
-                context.Response.Headers.RetryAfter = api.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-            }
-
-            return problem.Result(detail, field, extensions);
-        }
-
         // Limits first, before anything is read or validated: a flood of bad requests is a flood too.
-        var projectId = context.User.ProjectId();
-        using var admission = limiter.Admit(new UploadCaller(projectId, context.User.KeyId()));
+        var user = services.Context.User;
+        using var admission = services.Limiter.Admit(new UploadCaller(user.ProjectId(), user.KeyId()));
         if (admission.Refusal is { } refusal)
         {
-            var result = Refuse(
-                refusal.Problem,
-                $"The {refusal.Scope}'s limit of {refusal.Limit.ToString(CultureInfo.InvariantCulture)} {LimitUnit(refusal.Problem)} is reached; " +
-                "nothing was read or stored: retry the same seq after the indicated delay.",
-                extensions: [new("scope", refusal.Scope), new("limit", refusal.Limit)]);
-            if (refusal.RetryAfter is { } retryAfter)
-            {
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
-
-            return result;
+            return RefuseLimit(services, refusal);
         }
 
+        if (!TryReadUpload(services, sessionId, out var upload, out var invalid))
+        {
+            return invalid;
+        }
+
+        return await PublishAsync(services, upload, admission) switch
+        {
+            PublishResult.Delivered delivered => Accept(services, upload.Target, delivered),
+            UploadFailure failure => Report(services, upload, failure),
+            var other => throw new InvalidOperationException($"Unexpected publish result {other}."),
+        };
+    }
+
+    /// <summary>The upload the request describes, or the problem with its session id, seq, Content-Type or Content-Encoding.</summary>
+    private static bool TryReadUpload(
+        IngestServices services, string sessionId, [NotNullWhen(true)] out Upload? upload, [NotNullWhen(false)] out ProblemHttpResult? invalid)
+    {
+        var request = services.Context.Request;
+        upload = null;
+        invalid = null;
         if (!Ids.IsValidSessionId(sessionId))
         {
-            return Refuse(ApiProblem.InvalidSessionId, $"sessionId must match ^[A-Za-z0-9_-]{{1,{Ids.MaxSessionIdLength}}}$.", "sessionId");
+            invalid = Refuse(services, ApiProblem.InvalidSessionId, $"sessionId must match ^[A-Za-z0-9_-]{{1,{Ids.MaxSessionIdLength}}}$.", "sessionId");
         }
-
-        if (!Ids.TryParseSeq(context.Request.Query["seq"].ToString(), out var seq))
+        else if (!Ids.TryParseSeq(request.Query["seq"].ToString(), out var seq))
         {
-            return Refuse(ApiProblem.InvalidSeq, $"seq must be one integer in 0 … {long.MaxValue}.", "seq");
+            invalid = Refuse(services, ApiProblem.InvalidSeq, $"seq must be one integer in 0 … {long.MaxValue}.", "seq");
         }
-
-        var contentType = PayloadContent.NegotiateMediaType(context.Request.ContentType);
-        if (contentType is null)
+        else if (PayloadContent.NegotiateMediaType(request.ContentType) is not { } contentType)
         {
-            return Refuse(ApiProblem.UnsupportedMediaType, $"Content-Type must be {PayloadContent.Json} or {PayloadContent.OctetStream}.", "Content-Type");
+            invalid = Refuse(
+                services, ApiProblem.UnsupportedMediaType, $"Content-Type must be {PayloadContent.Json} or {PayloadContent.OctetStream}.", "Content-Type");
         }
-
-        if (!PayloadContent.TryNegotiateCoding(context.Request.Headers.ContentEncoding, out var coding))
+        else if (!PayloadContent.TryNegotiateCoding(request.Headers.ContentEncoding, out var coding))
         {
-            return Refuse(ApiProblem.UnsupportedEncoding, "Content-Encoding must be absent, identity, gzip or lz4 (LZ4 frame).", "Content-Encoding");
+            invalid = Refuse(
+                services, ApiProblem.UnsupportedEncoding, "Content-Encoding must be absent, identity, gzip or lz4 (LZ4 frame).", "Content-Encoding");
+        }
+        else
+        {
+            upload = new Upload(new PayloadTarget(services.Context.User.ProjectId(), sessionId, seq, contentType), coding);
         }
 
-        var maxPayload = api.Value.MaxPayloadBytes;
-        var target = new PayloadTarget(projectId, sessionId, seq, contentType);
+        return upload is not null;
+    }
+
+    /// <summary>Streams the body to Kafka until it is delivered, fails, its client goes away or the shutdown deadline passes.</summary>
+    private static async Task<PublishResult> PublishAsync(IngestServices services, Upload upload, UploadAdmission admission)
+    {
+        var (request, api) = (services.Context.Request, services.Api.Value);
+        var aborted = services.Context.RequestAborted;
         PublishResult published;
-        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.Token))
-        await using (var body = PayloadBodyStream.Open(context.Request.BodyReader, coding, maxPayload, api.Value.UploadIdleTimeout))
+        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted, services.Shutdown.Token))
+        await using (var body = PayloadBodyStream.Open(request.BodyReader, upload.Coding, api.MaxPayloadBytes, api.UploadIdleTimeout, services.Time))
         {
-            published = await publisher.PublishAsync(target, body, context.Request.ContentLength, admission, cancel.Token);
+            published = await services.Publisher.PublishAsync(upload.Target, body, request.ContentLength, admission, cancel.Token);
         }
 
-        if (published is PublishResult.Disconnected && shutdown.Token.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+        // Cut short by the shutdown deadline, not by its client.
+        return published is UploadFailure { Outcome: UploadOutcome.ClientDisconnected }
+            && services.Shutdown.Token.IsCancellationRequested && !aborted.IsCancellationRequested
+            ? UploadFailure.ShuttingDown(api.ShutdownTimeout)
+            : published;
+    }
+
+    private static Accepted<PayloadAccepted> Accept(IngestServices services, PayloadTarget target, PublishResult.Delivered delivered)
+    {
+        services.Metrics.Accepted(delivered.Bytes);
+        Log.Accepted(services.Logger, target.ProjectId, target.SessionId, target.Seq, delivered.Bytes, delivered.Chunks, delivered.Partition, delivered.Offset);
+        return TypedResults.Accepted(
+            $"/v1/sessions/{target.SessionId}/payloads/{target.Seq.ToString(CultureInfo.InvariantCulture)}",
+            new PayloadAccepted(target.SessionId, target.Seq, delivered.Bytes, delivered.Partition, delivered.Offset));
+    }
+
+    /// <summary>The answer to a failed upload, from the one outcome table; a client that went away gets only its 499 counted.</summary>
+    private static IngestResult Report(IngestServices services, Upload upload, UploadFailure failure)
+    {
+        LogFailure(services, upload, failure);
+        var (problem, retryAfter) = UploadProblems.For(failure.Outcome);
+        if (problem.Status == ClientClosedRequest)
         {
-            return Refuse(ApiProblem.ShuttingDown, $"The API is stopping and the upload did not finish within {api.Value.ShutdownTimeout}. It was not stored: retry the same seq.");
+            services.Metrics.ClientDisconnected();
+            services.Context.Items[ApiMetrics.RefusalReasonKey] = problem.Slug;
+            return TypedResults.StatusCode(ClientClosedRequest);
         }
 
-        switch (published)
+        return Refuse(services, problem, failure.Detail, failure.Field, failure.Extensions, retryAfter, failure.Status);
+    }
+
+    private static void LogFailure(IngestServices services, Upload upload, UploadFailure failure)
+    {
+        var (logger, target) = (services.Logger, upload.Target);
+        switch (failure.Outcome)
         {
-            case PublishResult.Delivered delivered:
-                metrics.Accepted(delivered.Bytes);
-                Log.Accepted(logger, projectId, sessionId, seq, delivered.Bytes, delivered.Chunks, delivered.Partition, delivered.Offset);
-                return TypedResults.Accepted(
-                    $"/v1/sessions/{sessionId}/payloads/{seq.ToString(CultureInfo.InvariantCulture)}",
-                    new PayloadAccepted(sessionId, seq, delivered.Bytes, delivered.Partition, delivered.Offset));
-            case PublishResult.Rejected { Outcome: BodyOutcome.TooLarge }:
-                return Refuse(ApiProblem.PayloadTooLarge, $"Payloads are limited to {maxPayload} bytes after decoding.", "body", new KeyValuePair<string, object?>("limit", maxPayload));
-            case PublishResult.Rejected { Outcome: BodyOutcome.Empty }:
-                return Refuse(ApiProblem.EmptyBody, "The payload is empty.", "body");
-            case PublishResult.Rejected { Outcome: BodyOutcome.BlockTooLarge } blocks:
-                return Refuse(
-                    ApiProblem.Lz4BlockTooLarge,
-                    $"The body is not accepted: {blocks.Error}",
-                    "body",
-                    new KeyValuePair<string, object?>("maxBlockBytes", Lz4FrameGuard.MaxBlockBytes));
-            case PublishResult.Idle idle:
-                Log.Idle(logger, projectId, sessionId, seq, idle.Timeout);
-                return Refuse(
-                    ApiProblem.UploadIdle,
-                    $"Nothing of the body came for {idle.Timeout} (Api:UploadIdleTimeout). It was not stored: retry the same seq.",
-                    "body");
-            case PublishResult.BudgetSpent { ShareSpent: true }:
-                return Refuse(
-                    ApiProblem.InflightShareSpent,
-                    $"Project {projectId}'s uploads hold their share of the bytes in flight to Kafka; retry after the indicated delay.");
-            case PublishResult.Rejected rejected:
-                Log.Undecodable(logger, projectId, sessionId, seq, coding, rejected.Error);
-                return Refuse(ApiProblem.UndecodableBody, $"The body is not valid {coding} data: {rejected.Error}", "body");
-            case PublishResult.BadBody bad:
-                Log.BadBody(logger, projectId, sessionId, seq, bad.Status, bad.Reason);
-                context.Items[ApiMetrics.RefusalReasonKey] = ApiProblem.IncompleteBody.Slug;
-                var details = ApiProblem.IncompleteBody.Details(bad.Reason, "body");
-                details.Status = bad.Status; // 408: the body came slower than MinRequestBodyDataRate
-                return TypedResults.Problem(details);
-            case PublishResult.BudgetSpent:
-                return Refuse(ApiProblem.BudgetSpent, "The API has too many bytes in flight to Kafka; retry after the indicated delay.");
-            case PublishResult.BudgetTimeout:
-                return Refuse(
-                    ApiProblem.BudgetTimeout,
-                    $"The upload waited more than {api.Value.BudgetWaitTimeout} for in-flight budget. It was not stored: retry the same seq.");
-            case PublishResult.BacklogFull { Waited: false } full:
-                return Refuse(
-                    ApiProblem.BacklogFull,
-                    $"Partition {full.View.Partition} already holds {full.View.Bytes} bytes in {full.View.Messages} messages that the workers " +
-                    $"have not stored, the most it may hold ({full.Limit.Bytes} bytes / {full.Limit.Messages} messages) without risking the broker's " +
-                    "retention. Nothing was read or stored: retry the same seq after the indicated delay.",
-                    extensions: [new("partition", full.View.Partition), new("backlogBytes", full.View.Bytes), new("limitBytes", full.Limit.Bytes)]);
-            case PublishResult.BacklogFull full:
-                return Refuse(
-                    ApiProblem.BacklogTimeout,
-                    $"The upload waited {api.Value.BacklogWaitTimeout} for the workers to store what partition {full.View.Partition} holds " +
-                    $"({full.View.Bytes} bytes). It was not stored: retry the same seq after the indicated delay.",
-                    extensions: [new("partition", full.View.Partition), new("backlogBytes", full.View.Bytes), new("limitBytes", full.Limit.Bytes)]);
-            case PublishResult.TooLarge tooLarge:
-                Log.ChunkTooLarge(logger, projectId, sessionId, seq, tooLarge.MessageBytes, tooLarge.Reason);
-                return Refuse(
-                    ApiProblem.MessageTooLarge,
-                    $"Kafka refused a {tooLarge.MessageBytes}-byte chunk as too large ({tooLarge.Reason}); Api:ChunkBytes exceeds the topic's limit.",
-                    "body");
-            case PublishResult.Unavailable unavailable:
-                return Refuse(
-                    ApiProblem.BrokerUnavailable,
-                    $"Kafka did not acknowledge the payload ({unavailable.Reason}). It may or may not be stored: retry the same seq.");
-            case PublishResult.Disconnected:
-                metrics.ClientDisconnected();
-                Log.ClientDisconnected(logger, projectId, sessionId, seq);
-                context.Items[ApiMetrics.RefusalReasonKey] = "client-disconnected";
-                context.Response.StatusCode = ClientClosedRequest;
-                return Results.Empty;
-            default:
-                throw new InvalidOperationException($"Unexpected publish result {published}.");
+            case UploadOutcome.UploadIdle:
+                Log.Idle(logger, target.ProjectId, target.SessionId, target.Seq, services.Api.Value.UploadIdleTimeout);
+                break;
+            case UploadOutcome.Undecodable:
+                Log.Undecodable(logger, target.ProjectId, target.SessionId, target.Seq, upload.Coding, failure.Reason);
+                break;
+            case UploadOutcome.IncompleteBody:
+                Log.BadBody(logger, target.ProjectId, target.SessionId, target.Seq, failure.Status ?? ApiProblem.IncompleteBody.Status, failure.Detail);
+                break;
+            case UploadOutcome.ClientDisconnected:
+                Log.ClientDisconnected(logger, target.ProjectId, target.SessionId, target.Seq);
+                break;
         }
+    }
+
+    /// <summary>A per-project or per-key limit is reached: 429 with the limiter's own Retry-After when it has one.</summary>
+    private static ProblemHttpResult RefuseLimit(IngestServices services, LimitRefusal refusal)
+    {
+        var result = Refuse(
+            services,
+            refusal.Problem,
+            $"The {refusal.Scope}'s limit of {refusal.Limit.ToString(CultureInfo.InvariantCulture)} {LimitUnit(refusal.Problem)} is reached; " +
+            "nothing was read or stored: retry the same seq after the indicated delay.",
+            extensions: [new("scope", refusal.Scope), new("limit", refusal.Limit)],
+            retryAfter: true);
+        if (refusal.RetryAfter is { } retryAfter)
+        {
+            services.Context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return result;
+    }
+
+    /// <summary>A problem answer, counted under its slug, with <c>Retry-After: Api:RetryAfterSeconds</c> when it asks for a retry.</summary>
+    private static ProblemHttpResult Refuse(
+        IngestServices services,
+        ApiProblem problem,
+        string detail,
+        string? field = null,
+        IEnumerable<KeyValuePair<string, object?>>? extensions = null,
+        bool retryAfter = false,
+        int? status = null)
+    {
+        var context = services.Context;
+        context.Items[ApiMetrics.RefusalReasonKey] = problem.Slug;
+        if (retryAfter)
+        {
+            context.Response.Headers.RetryAfter = services.Api.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var details = problem.Details(detail, field, extensions);
+        details.Status = status ?? details.Status; // Kestrel's own status for a body it refused (408: slower than MinRequestBodyDataRate)
+        return TypedResults.Problem(details);
     }
 
     private static string LimitUnit(ApiProblem problem) =>
         problem == ApiProblem.ConcurrencyLimit ? "uploads at once" : problem == ApiProblem.RateLimit ? "uploads per second" : "bytes per second";
+
+    /// <summary>A request that passed its checks: what it uploads, and how its body is encoded.</summary>
+    private sealed record Upload(PayloadTarget Target, ContentCoding Coding);
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
 using Ingest.Api.Limits;
@@ -48,9 +49,9 @@ public sealed class PayloadPublisher(
     {
         var progress = new UploadProgress();
         var result = await PublishChunksAsync(target, body, contentLength, admission, progress, cancellationToken);
-        if (result is not PublishResult.Delivered && progress.LastProduced is { } lastProduced && !progress.LastChunkProduced)
+        if (result is UploadFailure failure && progress.LastProduced is { } lastProduced && !progress.LastChunkProduced)
         {
-            abort.Send(ingest.Value.Topic, lastProduced, result.GetType().Name);
+            abort.Send(ingest.Value.Topic, lastProduced, failure.Outcome.ToString());
         }
 
         return result;
@@ -68,12 +69,12 @@ public sealed class PayloadPublisher(
         if (ledger is not null && backlog.Limit is { } limit && ledger.IsStalled(limit, options.BacklogAdmitTimeout))
         {
             // The workers store nothing from this partition: refuse before reading anything; the client retries later.
-            return new PublishResult.BacklogFull(ledger.View(limit), limit, Waited: false);
+            return UploadFailure.BacklogFull(ledger.View(limit), limit);
         }
 
         using var activity = PublishTelemetry.Start(topic, envelope);
         var reader = new ChunkReader(
-            body, budget.For(target.ProjectId), admission, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null);
+            body, budget.For(target.ProjectId), admission, options.ChunkBytes, options.BudgetWaitTimeout, body.Coding == ContentCoding.Identity ? contentLength : null, time);
         var chunks = new ChunkSequenceWriter(envelope);
         var pending = new Queue<(int Index, Task<DeliveryResult<byte[], byte[]>> Delivery)>();
         Chunk? current = null;
@@ -117,62 +118,26 @@ public sealed class PayloadPublisher(
                 }
             }
         }
-        catch (BodyRejectedException ex)
+        catch (UploadFailedException ex)
         {
-            PublishTelemetry.Failed(activity, ex.Outcome.ToString());
-            return new PublishResult.Rejected(ex.Outcome, ex.Outcome is BodyOutcome.Undecodable or BodyOutcome.BlockTooLarge ? ex.Message : null);
+            return Failed(activity, ex.Failure);
         }
-        catch (BudgetSpentException ex)
+        catch (OperationCanceledException)
         {
-            PublishTelemetry.Failed(activity, ex.ShareSpent ? "share_spent" : "budget_spent");
-            return new PublishResult.BudgetSpent(ex.ShareSpent);
-        }
-        catch (UploadIdleException ex)
-        {
-            PublishTelemetry.Failed(activity, "upload_idle");
-            return new PublishResult.Idle(ex.Timeout);
-        }
-        catch (BudgetTimeoutException)
-        {
-            PublishTelemetry.Failed(activity, "budget_timeout");
-            return new PublishResult.BudgetTimeout();
-        }
-        catch (BacklogFullException ex)
-        {
-            PublishTelemetry.Failed(activity, "backlog_full");
-            return new PublishResult.BacklogFull(ex.View, ex.Limit, ex.Waited);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest)
-        {
-            // "Unexpected end of request content": the connection ended (FIN or RST) before Content-Length bytes came.
-            // Kestrel closes such a connection without an answer, so it is a client that went away.
-            PublishTelemetry.Failed(activity, "client_disconnected");
-            return new PublishResult.Disconnected();
-        }
-        catch (BadHttpRequestException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            PublishTelemetry.Failed(activity, "bad_body");
-            return new PublishResult.BadBody(ex.StatusCode, ex.Message);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException)
-        {
-            // The request was aborted (or the shutdown deadline passed), or Kestrel's body read saw the connection
-            // reset or aborted (ConnectionResetException is an IOException, ConnectionAbortedException an
-            // OperationCanceledException), possibly before RequestAborted fires.
-            PublishTelemetry.Failed(activity, "client_disconnected");
-            return new PublishResult.Disconnected();
+            // The request was aborted, or the shutdown deadline passed (the endpoint tells which).
+            return Failed(activity, UploadFailure.Disconnected());
         }
         catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.MsgSizeTooLarge)
         {
-            PublishTelemetry.Failed(activity, ex.Error.Code.ToString());
-            return new PublishResult.TooLarge(ex.DeliveryResult.Message.Value.Length, ex.Error.Reason);
+            var failure = UploadFailure.MessageTooLarge(ex.DeliveryResult.Message.Value.Length, ex.Error.Reason);
+            Log.ChunkTooLarge(logger, target.ProjectId, target.SessionId, target.Seq, ex.DeliveryResult.Message.Value.Length, ex.Error.Reason);
+            return Failed(activity, failure);
         }
         catch (Exception ex) when (ex is KafkaException or TimeoutException or ObjectDisposedException)
         {
             var reason = ex is KafkaException kafka ? $"{kafka.Error.Code}: {kafka.Error.Reason}" : ex.Message;
-            PublishTelemetry.Failed(activity, ex is KafkaException k ? k.Error.Code.ToString() : ex.GetType().Name);
             Log.ProduceFailed(logger, target.ProjectId, target.SessionId, target.Seq, reason);
-            return new PublishResult.Unavailable(reason);
+            return Failed(activity, UploadFailure.BrokerUnavailable(reason, ex is KafkaException k ? k.Error.Code.ToString() : ex.GetType().Name));
         }
         finally
         {
@@ -197,7 +162,8 @@ public sealed class PayloadPublisher(
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             var limit = backlog.Limit ?? new BacklogLimit(0, 0, 0);
-            throw new BacklogFullException(ledger.View(limit), limit, waited: !firstChunk);
+            throw new UploadFailedException(
+                firstChunk ? UploadFailure.BacklogFull(ledger.View(limit), limit) : UploadFailure.BacklogTimeout(ledger.View(limit), limit, wait));
         }
     }
 
@@ -239,6 +205,12 @@ public sealed class PayloadPublisher(
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
         return delivery;
+    }
+
+    private static UploadFailure Failed(Activity? activity, UploadFailure failure)
+    {
+        PublishTelemetry.Failed(activity, failure.ErrorType);
+        return failure;
     }
 
     private async Task<DeliveryResult<byte[], byte[]>> AwaitAsync(

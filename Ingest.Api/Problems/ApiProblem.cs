@@ -48,6 +48,9 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem NotReady = new("not-ready", 503, "Not ready");
     public static readonly ApiProblem DatabaseUnavailable = new("database-unavailable", 503, "The session store is unavailable");
 
+    /// <summary>A client that went away: logged and counted with nginx's 499, never sent (there is nobody to send it to).</summary>
+    public static readonly ApiProblem ClientClosedRequest = new("client-disconnected", 499, "Client closed request");
+
     /// <summary>The problem's <c>type</c> member.</summary>
     public string Type => TypePrefix + Slug;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Sockets;
+using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;

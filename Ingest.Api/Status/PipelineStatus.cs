@@ -1,4 +1,6 @@
 using Confluent.Kafka;
+using Ingest.Api.Auth;
+using Ingest.Api.Payloads;
 using Ingest.Api.Telemetry;
 using Ingest.Contracts;
 using Ingest.Hosting.Kafka;

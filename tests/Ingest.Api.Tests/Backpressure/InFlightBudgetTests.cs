@@ -1,4 +1,6 @@
+using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
+using Ingest.Api.Payloads;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Tests.Backpressure;

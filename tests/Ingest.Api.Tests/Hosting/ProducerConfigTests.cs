@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Ingest.Api.Kafka;
+using Ingest.Api.Payloads;
 using Ingest.Contracts.Identity;
 using Ingest.Hosting.Kafka;
 

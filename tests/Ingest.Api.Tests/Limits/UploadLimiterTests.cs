@@ -1,4 +1,6 @@
+using Ingest.Api.Auth;
 using Ingest.Api.Limits;
+using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Microsoft.Extensions.Options;
 

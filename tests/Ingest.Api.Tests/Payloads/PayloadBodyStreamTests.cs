@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using Ingest.Api.Payloads;
+using Ingest.Api.Problems;
 using K4os.Compression.LZ4.Streams;
 
 namespace Ingest.Api.Tests.Payloads;
@@ -58,9 +59,17 @@ public sealed class PayloadBodyStreamTests
                 output.Write(buffer, 0, read);
             }
         }
-        catch (BodyRejectedException ex)
+        catch (UploadFailedException ex)
         {
-            return new BodyRead(Enum.Parse<ReadOutcome>(ex.Outcome.ToString()), Error: ex.Message);
+            var outcome = ex.Failure.Outcome switch
+            {
+                UploadOutcome.EmptyBody => ReadOutcome.Empty,
+                UploadOutcome.PayloadTooLarge => ReadOutcome.TooLarge,
+                UploadOutcome.Undecodable => ReadOutcome.Undecodable,
+                UploadOutcome.Lz4BlockTooLarge => ReadOutcome.BlockTooLarge,
+                var other => throw new InvalidOperationException($"A stream read cannot end as {other}."),
+            };
+            return new BodyRead(outcome, Error: ex.Message);
         }
 
         return new BodyRead(ReadOutcome.Decoded, output.ToArray());

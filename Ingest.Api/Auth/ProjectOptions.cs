@@ -1,19 +1,6 @@
 using Ingest.Api.Limits;
-using Ingest.Contracts;
 
-namespace Ingest.Api;
-
-/// <summary>The <c>Ingest</c> configuration section: the payload topic and the projects with their keys.</summary>
-public sealed class IngestOptions
-{
-    public const string Section = "Ingest";
-
-    /// <summary>Payload topic. Default <see cref="IngestTopics.Payloads"/>.</summary>
-    public string Topic { get; set; } = IngestTopics.Payloads;
-
-    /// <summary>Projects by id (<c>Ingest:Projects:{projectId}</c>).</summary>
-    public Dictionary<string, ProjectOptions> Projects { get; set; } = new(StringComparer.Ordinal);
-}
+namespace Ingest.Api.Auth;
 
 /// <summary>One project: its API keys and the browser origins allowed to post to it.</summary>
 public sealed class ProjectOptions

@@ -1,10 +1,9 @@
 using System.Globalization;
-using Ingest.Api.Auth;
 using Ingest.Contracts.Identity;
 using Ingest.Contracts.Tokens;
 using Microsoft.Extensions.Options;
 
-namespace Ingest.Api;
+namespace Ingest.Api.Auth;
 
 /// <summary>
 /// Start-up validation of <see cref="IngestOptions"/>. Every message names the configuration key;
