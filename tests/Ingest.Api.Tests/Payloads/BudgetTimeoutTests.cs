@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 
 namespace Ingest.Api.Tests.Payloads;
 
