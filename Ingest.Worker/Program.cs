@@ -1,7 +1,6 @@
 using Ingest.Worker.Consuming;
 using Ingest.Worker.Durability;
 using Ingest.Worker.Health;
-using Ingest.Worker.Redrive;
 using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
@@ -14,11 +13,6 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        if (RedriveCommand.TryRun(args) is { } exitCode)
-        {
-            return exitCode; // an ops command, not the worker
-        }
-
         var app = Build(args);
         var startup = app.Services.GetRequiredService<WorkerStartup>(); // Run disposes the services
         app.Run();

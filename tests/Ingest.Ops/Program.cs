@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Ingest.Contracts;
-using Ingest.Worker.Redrive;
+using Ingest.Ops.Redrive;
 
 namespace Ingest.Ops;
 

@@ -7,7 +7,7 @@ using Ingest.Contracts.Envelope;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Ingest.Worker.Redrive;
+namespace Ingest.Ops.Redrive;
 
 /// <summary>
 /// Redrives a chunked payload. Its dead letter is its last chunk, with a reference to the chunks staged before

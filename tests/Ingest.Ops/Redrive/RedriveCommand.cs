@@ -3,11 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
 
-namespace Ingest.Worker.Redrive;
+namespace Ingest.Ops.Redrive;
 
 /// <summary>
-/// <c>dotnet Ingest.Worker.dll redrive --from-dlq {topic} [--offset P:O …] [--dry-run] [--json] [--db …]</c>, and the
-/// running and printing <c>ingest-ops dlq redrive</c> shares with it (<see cref="ExecuteAsync"/>).
+/// The options, running and printing of <c>ingest-ops dlq redrive [--offset P:O …] [--group …] [--dry-run] [--to …]</c>
+/// (<see cref="AddSelection"/>, <see cref="ExecuteAsync"/>); the broker, store and topic come from the tool's own options.
 /// </summary>
 public static class RedriveCommand
 {
@@ -16,33 +16,7 @@ public static class RedriveCommand
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>Builds the <c>redrive</c> subcommand of the worker executable.</summary>
-    public static Command Create(TextWriter output, TextWriter error)
-    {
-        var from = new Option<string>("--from-dlq") { Description = "Dead-letter topic to read, e.g. ingest.payloads.dlq.", Required = true };
-        var bootstrap = new Option<string>("--bootstrap")
-        {
-            Description = "Kafka bootstrap servers (host:port,…).",
-            // The same variable the worker reads its broker from, so on a worker's host no flag is needed.
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Kafka__BootstrapServers") ?? "localhost:9092",
-        };
-        var db = new Option<string?>("--db")
-        {
-            Description = "Npgsql connection string of the store (needed for chunked payloads); default ConnectionStrings__Ingest.",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ConnectionStrings__Ingest"),
-        };
-        var to = new Option<string?>("--to") { Description = "Topic to write to; default: each message's original topic (ingest-dlq-topic header)." };
-        var json = new Option<bool>("--json") { Description = "Print JSON." };
-        var command = new Command("redrive", "Copy dead-lettered payloads back to the payload topic.") { from, bootstrap, db, to, json };
-        var (group, offsets, dryRun) = AddSelection(command);
-        command.SetAction((result, token) => ExecuteAsync(
-            new RedriveRequest(result.GetValue(from)!, result.GetValue(bootstrap)!, result.GetValue(to), result.GetValue(group)!,
-                Positions(result.GetValue(offsets)), result.GetValue(dryRun), result.GetValue(db)),
-            result.GetValue(json), "redrive", output, error, token));
-        return command;
-    }
-
-    /// <summary>Adds the options both redrive commands share: <c>--group</c>, <c>--offset P:O</c> (repeatable) and <c>--dry-run</c>.</summary>
+    /// <summary>Adds the redrive selection options: <c>--group</c>, <c>--offset P:O</c> (repeatable) and <c>--dry-run</c>.</summary>
     public static (Option<string> Group, Option<string[]> Offsets, Option<bool> DryRun) AddSelection(Command command)
     {
         var group = new Option<string>("--group")
@@ -75,26 +49,6 @@ public static class RedriveCommand
     /// <summary>The positions of <c>--offset</c>, or null (all letters) when none were given.</summary>
     public static IReadOnlyList<(int Partition, long Offset)>? Positions(string[]? offsets) =>
         offsets is { Length: > 0 } ? [.. offsets.Select(o => Redriver.ParsePosition(o)!.Value)] : null;
-
-    /// <summary>Runs the command line if it is a tool command; null when the worker should start instead.</summary>
-    public static int? TryRun(string[] args)
-    {
-        if (args.Length == 0 || args[0] != "redrive")
-        {
-            return null;
-        }
-
-        var root = new RootCommand("Ingest worker tools.") { Create(Console.Out, Console.Error) };
-        var parsed = root.Parse(args);
-        if (parsed.Errors.Count > 0)
-        {
-            // Bad arguments: one line and exit 2, like every other Ingest tool (failures exit 1).
-            Console.Error.WriteLine($"redrive: {parsed.Errors[0].Message}");
-            return 2;
-        }
-
-        return parsed.Invoke();
-    }
 
     /// <summary>Runs a redrive and prints it: exit 0, or 1 with one line on <paramref name="error"/>.</summary>
     public static async Task<int> ExecuteAsync(
