@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Confluent.Kafka;
 
 namespace Ingest.Ops.Redrive;
 
@@ -50,26 +49,24 @@ public static class RedriveCommand
     public static IReadOnlyList<(int Partition, long Offset)>? Positions(string[]? offsets) =>
         offsets is { Length: > 0 } ? [.. offsets.Select(o => Redriver.ParsePosition(o)!.Value)] : null;
 
-    /// <summary>Runs a redrive and prints it: exit 0, or 1 with one line on <paramref name="error"/>.</summary>
-    public static async Task<int> ExecuteAsync(
-        RedriveRequest request, bool json, string name, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a redrive and prints it (exit 0). A redrive that cannot go on is an <see cref="OpsException"/>, which
+    /// <c>ingest-ops</c> reports like every other failure: one line, exit 1 (Kafka errors likewise).
+    /// </summary>
+    public static async Task<int> ExecuteAsync(RedriveRequest request, bool json, TextWriter output, CancellationToken cancellationToken)
     {
+        RedriveReport report;
         try
         {
-            var report = await Task.Run(() => Redriver.RunAsync(request, cancellationToken), cancellationToken);
-            Print(report, json, output);
-            return 0;
+            report = await Task.Run(() => Redriver.RunAsync(request, cancellationToken), cancellationToken);
         }
         catch (RedriveException ex)
         {
-            await error.WriteLineAsync($"{name}: {ex.Message}");
-            return 1;
+            throw new OpsException(ex.Message);
         }
-        catch (KafkaException ex)
-        {
-            await error.WriteLineAsync($"{name}: Kafka: {ex.Error.Reason}");
-            return 1;
-        }
+
+        Print(report, json, output);
+        return 0;
     }
 
     private static void Print(RedriveReport report, bool json, TextWriter output)
