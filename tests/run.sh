@@ -23,7 +23,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
 fi
 
-# Ingest.Api builds its browser recorder with npm (Recorder/Recorder.targets): Debian's nodejs and npm.
+# Ingest.Api builds its browser recorder with npm (Ingest.Recorder/Recorder.targets): Debian's nodejs and npm.
 if ! command -v npm >/dev/null 2>&1; then
   echo "run.sh: installing nodejs and npm (Debian packages) to build the browser recorder" >&2
   apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2

@@ -7,8 +7,8 @@ namespace Ingest.Api.Recorder;
 public sealed record RecorderAsset(string Name, string ContentType, byte[] Bytes, byte[] Gzip, string ETag);
 
 /// <summary>
-/// The bundles built from <c>Recorder/src</c> (<c>Recorder.targets</c>), read once from the assembly's resources
-/// and compressed once, so every request is a memory copy.
+/// The bundles built from <c>Ingest.Recorder/src</c> (<c>Ingest.Recorder/Recorder.targets</c>), read once from the
+/// assembly's resources and compressed once, so every request is a memory copy.
 /// </summary>
 public sealed class RecorderAssets
 {

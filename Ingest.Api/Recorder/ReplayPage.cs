@@ -1,6 +1,6 @@
 namespace Ingest.Api.Recorder;
 
-/// <summary>The replay page's document; the player itself is <c>/sdk/ingest-replay.js</c> (Recorder/src/replay).</summary>
+/// <summary>The replay page's document; the player itself is <c>/sdk/ingest-replay.js</c> (Ingest.Recorder/src/replay).</summary>
 public static class ReplayPage
 {
     /// <summary>

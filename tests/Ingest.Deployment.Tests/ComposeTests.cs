@@ -126,6 +126,33 @@ public sealed partial class ComposeTests
         Assert.Contains(lines, l => l.StartsWith("ENTRYPOINT", StringComparison.Ordinal) && l.Contains(entry, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Worker_image_ships_the_ops_tool_on_PATH_from_its_one_project()
+    {
+        var dockerfile = Read("docker/Dockerfile.worker");
+        var wrapper = Read("docker/ingest-ops").Split('\n');
+
+        var publish = Regex.Match(dockerfile, @"dotnet publish tests/Ingest\.Ops/Ingest\.Ops\.csproj -c Release -o (\S+)");
+        Assert.True(publish.Success, "docker/Dockerfile.worker does not publish tests/Ingest.Ops");
+        var folder = publish.Groups[1].Value;
+        Assert.Contains($"COPY --from=build {folder} {folder}", dockerfile, StringComparison.Ordinal);
+        Assert.Contains("COPY --chmod=0755 docker/ingest-ops /usr/local/bin/ingest-ops", dockerfile, StringComparison.Ordinal);
+        Assert.Equal("#!/bin/sh", wrapper[0]);
+        Assert.Contains($"exec dotnet {folder}/ingest-ops.dll \"$@\"", wrapper);
+        Assert.Contains("<AssemblyName>ingest-ops</AssemblyName>", Read("tests/Ingest.Ops/Ingest.Ops.csproj"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Api_image_builds_the_browser_client_from_its_own_folder()
+    {
+        Assert.Contains("COPY Ingest.Recorder/ Ingest.Recorder/", Read("docker/Dockerfile.api"), StringComparison.Ordinal);
+        Assert.Contains("Ingest.Recorder/dist", Read("docker/Dockerfile.api.dockerignore").Split('\n'));
+        Assert.Contains("<Import Project=\"../Ingest.Recorder/Recorder.targets\" />", Read("Ingest.Api/Ingest.Api.csproj"), StringComparison.Ordinal);
+    }
+
+    private static string Read(string relativePath) =>
+        File.ReadAllText(Path.Combine(Ingest.Testing.PostgresFixture.RepositoryRoot(), relativePath));
+
     [GeneratedRegex(@"^(Kafka__[A-Za-z0-9._]+|ConnectionStrings__Ingest|Ingest__Topic|Ingest__Projects__[A-Za-z0-9_-]+__(Keys__\d+__(Sha256|Scopes)|AllowedOrigins__\d+)|ASPNETCORE_URLS)$")]
     private static partial Regex DocumentedKey();
 }

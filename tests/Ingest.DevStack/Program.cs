@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Ingest.Contracts;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 
 namespace Ingest.DevStack;
 

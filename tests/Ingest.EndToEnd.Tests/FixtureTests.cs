@@ -1,6 +1,6 @@
 using Confluent.Kafka;
+using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
 using Npgsql;
 
 namespace Ingest.EndToEnd.Tests;

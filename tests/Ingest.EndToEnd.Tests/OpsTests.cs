@@ -184,6 +184,30 @@ public sealed class OpsTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Single(error.ToString().Trim().Split('\n'));
     }
 
+    /// <summary>Was the worker's <c>redrive</c> subcommand's test: the one redrive is now <c>ingest-ops dlq redrive</c>.</summary>
+    [Fact]
+    public async Task Redrive_with_a_bad_option_or_without_a_reachable_broker_exits_non_zero_with_one_line()
+    {
+        var (badOption, _, message) = await RedriveAsync(["--offset", "3"]);
+        Assert.Equal(2, badOption); // bad arguments
+        Assert.Contains("--offset", message, StringComparison.Ordinal);
+        Assert.Single(message.Trim().Split('\n'));
+
+        // Port 1 on loopback: nothing listens.
+        var (noBroker, _, error) = await RedriveAsync(["--bootstrap", "127.0.0.1:1"]);
+        Assert.Equal(1, noBroker); // a failure
+        Assert.StartsWith("ingest-ops: ", error.Trim(), StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+
+        static async Task<(int Code, string Output, string Error)> RedriveAsync(string[] args)
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var code = await Ops.Program.MainAsync(["dlq", "redrive", "--topic", "ingest.payloads", .. args], output, error);
+            return (code, output.ToString(), error.ToString());
+        }
+    }
+
     internal static async Task<(int Code, string Output, string Error)> OpsAsync(Pipeline pipeline, CancellationToken ct, params string[] args)
     {
         _ = ct;

@@ -1,9 +1,9 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Ingest.DevBroker;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
-using Ingest.Testing.MockKafka;
 using Npgsql;
 
 namespace Ingest.EndToEnd.Tests;

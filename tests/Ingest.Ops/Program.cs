@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Ingest.Contracts;
-using Ingest.Worker.Redrive;
+using Ingest.Ops.Redrive;
 
 namespace Ingest.Ops;
 
@@ -51,7 +51,7 @@ public static class Program
             return RedriveCommand.ExecuteAsync(
                 new RedriveRequest(IngestTopics.DeadLetterFor(context.Topic), context.Bootstrap, p.GetValue(to), p.GetValue(redriveGroup)!,
                     RedriveCommand.Positions(p.GetValue(offsets)), p.GetValue(dryRun), context.DatabaseOrNull),
-                context.Json, "ingest-ops", output, error, ct);
+                context.Json, output, ct);
         });
 
         var from = new Option<DateTimeOffset?>("--from") { Description = "start of the range: " + ReplayTime.Help, Required = true, CustomParser = r => ReplayTime.Parse(r, TimeProvider.System) };

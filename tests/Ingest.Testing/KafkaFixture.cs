@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ingest.Contracts;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 using Testcontainers.Kafka;
 using Xunit;
 

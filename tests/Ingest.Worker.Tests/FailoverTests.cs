@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
 using static Ingest.Worker.Tests.Failover;
 
 namespace Ingest.Worker.Tests;

@@ -4,8 +4,8 @@ using Ingest.Contracts;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
+using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
 
 namespace Ingest.Worker.Tests;
 

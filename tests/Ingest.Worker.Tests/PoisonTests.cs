@@ -6,7 +6,7 @@ using Ingest.Contracts.DeadLetter;
 
 namespace Ingest.Worker.Tests;
 
-/// <summary>One payload the database refuses, in the middle of a busy partition: it alone goes to the DLQ, and comes back by redrive.</summary>
+/// <summary>One payload the database refuses, in the middle of a busy partition: it alone goes to the DLQ, and comes back by redrive (ingest-ops).</summary>
 public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
 {
     [Fact]
@@ -45,32 +45,14 @@ public sealed class PoisonTests(KafkaFixture kafka, PostgresFixture postgres)
 
         // Fixed: the redriven payload is stored, after everything that was stored before it.
         await Sql.ExecuteAsync(scenario.ConnectionString, "ALTER TABLE ingest.payloads DROP CONSTRAINT no_seq_150", ct);
-        var (exitCode, output) = await RedriveAsync(scenario.DeadLetterTopic, kafka.BootstrapServers, ct);
-        Assert.True(exitCode == 0, output);
+        var (exitCode, output, error) = await OpsRedrive.RunAsync(scenario.Topic, kafka.BootstrapServers, database: null, []);
+        Assert.True(exitCode == 0, output + error);
         Assert.Contains("Redrove 1 message", output, StringComparison.Ordinal);
         await scenario.Database.WaitForCountAsync(599, ct);
         var redriven = Assert.Single(await scenario.Database.AllAsync(ct), r => r.SessionId == "s" && r.Seq == 150);
         Assert.True(redriven.Position > rows.Max(r => r.Position));
         Assert.Equal(Encoding.UTF8.GetBytes("s 150"), Ingest.Contracts.Codec.PayloadCodec.Decode(redriven.Body));
     }
-
-    [Fact]
-    public async Task Redrive_without_its_required_option_or_without_a_reachable_broker_exits_non_zero_with_one_line()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var (missingOption, output) = await WorkerProcess.RunToExitAsync(["redrive"], ct);
-        Assert.Equal(2, missingOption); // bad arguments
-        Assert.Contains("--from-dlq", output, StringComparison.Ordinal);
-        Assert.Single(output.Trim().Split('\n'));
-
-        // Port 1 on loopback: nothing listens.
-        var (noBroker, error) = await RedriveAsync("ingest.payloads.dlq", "127.0.0.1:1", ct);
-        Assert.Equal(1, noBroker); // a failure
-        Assert.StartsWith("redrive: ", error.Trim(), StringComparison.Ordinal);
-    }
-
-    private static Task<(int ExitCode, string Output)> RedriveAsync(string dlq, string bootstrap, CancellationToken ct) =>
-        WorkerProcess.RunToExitAsync(["redrive", "--from-dlq", dlq, "--bootstrap", bootstrap], ct);
 
     private static Task<DeliveryResult<byte[], byte[]>> ProduceAsync(WorkerScenario scenario, string session, int seq, CancellationToken ct)
     {

@@ -1,8 +1,8 @@
 using Confluent.Kafka;
 using Ingest.Api.Backpressure;
 using Ingest.Hosting.Kafka;
+using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
 
 namespace Ingest.Api.Tests.Backpressure;
 

@@ -5,7 +5,7 @@ using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Tests.Hosting;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Api.Tests.Health;

@@ -1,7 +1,7 @@
 using System.Net;
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 
 namespace Ingest.Api.Tests.Payloads;
 

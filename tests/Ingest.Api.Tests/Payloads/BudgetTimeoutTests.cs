@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 
 namespace Ingest.Api.Tests.Payloads;
 

@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using Ingest.Testing.MockKafka;
+using Ingest.DevBroker;
 
 namespace Ingest.Faults.Tests.Harness;
 

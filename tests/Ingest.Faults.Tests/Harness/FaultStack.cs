@@ -1,6 +1,6 @@
+using Ingest.DevBroker;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
-using Ingest.Testing.MockKafka;
 using Npgsql;
 
 namespace Ingest.Faults.Tests.Harness;

@@ -1,6 +1,6 @@
 using Ingest.Contracts;
+using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Testing.MockKafka;
 
 namespace Ingest.Faults.Tests.Harness;
 

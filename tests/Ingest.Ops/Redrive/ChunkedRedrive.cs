@@ -6,7 +6,7 @@ using Ingest.Contracts.Envelope;
 using Ingest.Storage.Chunks;
 using Npgsql;
 
-namespace Ingest.Worker.Redrive;
+namespace Ingest.Ops.Redrive;
 
 /// <summary>
 /// Redrives a chunked payload. Its dead letter is its last chunk, with a reference to the chunks staged before

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Ingest.Testing.MockKafka;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// librdkafka's in-process mock Kafka cluster (rdkafka_mock.h): real protocol over TCP on loopback,

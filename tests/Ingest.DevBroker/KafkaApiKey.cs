@@ -1,4 +1,4 @@
-namespace Ingest.Testing.MockKafka;
+namespace Ingest.DevBroker;
 
 /// <summary>Kafka protocol request types used for fault injection.</summary>
 public enum KafkaApiKey : short

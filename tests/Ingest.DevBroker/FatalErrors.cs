@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 
-namespace Ingest.Testing.MockKafka;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// Raises a fatal error on a client with librdkafka's own test hook (<c>rd_kafka_test_fatal_error</c>, which

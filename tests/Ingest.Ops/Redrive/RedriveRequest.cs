@@ -1,4 +1,4 @@
-namespace Ingest.Worker.Redrive;
+namespace Ingest.Ops.Redrive;
 
 /// <summary>What to redrive, from where, to where.</summary>
 /// <param name="DeadLetterTopic">Dead-letter topic to read, e.g. <c>ingest.payloads.dlq</c>.</param>

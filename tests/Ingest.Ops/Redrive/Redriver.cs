@@ -5,15 +5,15 @@ using Ingest.Contracts.Identity;
 using Ingest.Contracts.DeadLetter;
 using Npgsql;
 
-namespace Ingest.Worker.Redrive;
+namespace Ingest.Ops.Redrive;
 
 /// <summary>
 /// Copies dead letters back to the payload topic, so a payload fixed at its cause is stored — at a later
 /// position than when it first came. A whole payload is copied as is (key, value, envelope headers; the
 /// worker's <c>ingest-dlq-*</c> headers dropped). A chunked payload's letter is its last chunk and a
 /// reference to the chunks staged before it: it is re-sent as a fresh upload (new payload id, same session
-/// and seq) from the staged chunks and the letter, and the old staging is removed. The one implementation
-/// behind <c>dotnet Ingest.Worker.dll redrive</c> and <c>ingest-ops dlq redrive</c>.
+/// and seq) from the staged chunks and the letter, and the old staging is removed. The one implementation,
+/// behind <c>ingest-ops dlq redrive</c>.
 /// </summary>
 public static class Redriver
 {

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Ingest.Testing.MockKafka;
+namespace Ingest.DevBroker;
 
 /// <summary>
 /// Finds the librdkafka that Confluent.Kafka loaded (so the mock cluster and the clients share one
