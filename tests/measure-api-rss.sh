@@ -36,7 +36,7 @@ curl -fsS "$api/readyz" >/dev/null || { echo "measure: API not ready; see $state
 pid="$(pgrep -f "Ingest.Api.dll --urls http://127.0.0.1:${port}" | head -n 1)"
 [ -n "$pid" ] || { echo "measure: API process not found" >&2; exit 1; }
 
-# Recording-like JSON (LZ4 ratio ~3, like MEASURED.md's), generated once.
+# Recording-like JSON (LZ4 ratio ~3, as measured for real recordings), generated once.
 make_json() { # $1 bytes, $2 file
   awk -v n="$1" 'BEGIN { srand(7); s = "{\"events\":["; while (length(s) < n) {
       s = s sprintf("{\"type\":3,\"timestamp\":%d,\"data\":{\"source\":%d,\"id\":%d,\"x\":%d,\"y\":%d}},",

@@ -2,8 +2,8 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ingest.Api.Auth;
 using Ingest.Api.Kafka;
-using Ingest.Hosting.Kafka;
 using Ingest.Api.Payloads;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Backpressure;

@@ -70,7 +70,7 @@ public sealed class PayloadProducer : IDisposable
             Partitioner = SessionKey.Partitioner,
             // Values are LZ4 already (PayloadCodec) and the topic is compression.type=producer.
             CompressionType = CompressionType.None,
-            // Each request waits for linger + the delivery report (MEASURED.md: 1 KB is latency-bound).
+            // Each request waits for linger + the delivery report (measured on the 2-core development machines: at 1 KB the producer is latency-bound).
             LingerMs = 5,
             MessageTimeoutMs = (int)api.DeliveryTimeout.TotalMilliseconds,
             // librdkafka queues up to 1 GiB by default; what it holds is at most what the in-flight budget

@@ -36,7 +36,7 @@ public sealed class ApiOptions
     /// <summary>
     /// Decoded bytes read from clients and not yet acknowledged by Kafka, across all requests; a new request
     /// arriving when it is spent gets 429. Default 256 MiB: on the 2-core, 23 GiB machines this runs on
-    /// (MEASURED.md) it is ~200 uploads' worth of chunk pipelines and about a second of what LZ4 can encode,
+    /// (measured on the 2-core development machines) it is ~200 uploads' worth of chunk pipelines and about a second of what LZ4 can encode,
     /// so it only binds when Kafka stops acknowledging. librdkafka's queue (<c>queue.buffering.max.kbytes</c>) is sized to it.
     /// </summary>
     public long InFlightBudgetBytes { get; set; } = 256L * 1024 * 1024;

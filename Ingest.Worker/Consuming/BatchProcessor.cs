@@ -1,7 +1,7 @@
 using Confluent.Kafka;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Storage.Batches;
 using Ingest.Storage.Payloads;
-using Ingest.Contracts.DeadLetter;
 using Ingest.Worker.Startup;
 using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;

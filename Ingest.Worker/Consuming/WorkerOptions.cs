@@ -11,7 +11,7 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// Most messages written in one transaction (<c>Worker:MaxBatchMessages</c>). Default 200: a
-    /// 100-statement NpgsqlBatch already amortises the commit's fsync (MEASURED.md), more only adds latency.
+    /// 100-statement NpgsqlBatch already amortises the commit's fsync (measured on the 2-core development machines), more only adds latency.
     /// </summary>
     public int MaxBatchMessages { get; set; } = 200;
 

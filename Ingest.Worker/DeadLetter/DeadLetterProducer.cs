@@ -1,9 +1,9 @@
 using Confluent.Kafka;
 using Ingest.Contracts;
 using Ingest.Contracts.DeadLetter;
-using Ingest.Storage.Resilience;
 using Ingest.Contracts.Identity;
 using Ingest.Hosting.Kafka;
+using Ingest.Storage.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
 

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Api.Backpressure;
-using Ingest.Hosting.Kafka;
 using Ingest.DevBroker;
+using Ingest.Hosting.Kafka;
 using Ingest.Testing;
 
 namespace Ingest.Api.Tests.Backpressure;

@@ -4,8 +4,8 @@ using Confluent.Kafka;
 using Ingest.Api.Kafka;
 using Ingest.Api.Payloads;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Testing;
 using Ingest.DevBroker;
+using Ingest.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Api.Tests.Health;

@@ -1,6 +1,6 @@
-using Ingest.Hosting.Kafka;
 using Ingest.Api.Auth;
 using Ingest.Api.Payloads;
+using Ingest.Hosting.Kafka;
 using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Api.Tests.Hosting;

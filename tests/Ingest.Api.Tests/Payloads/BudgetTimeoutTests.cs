@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Testing;
 using Ingest.DevBroker;
+using Ingest.Testing;
 
 namespace Ingest.Api.Tests.Payloads;
 

@@ -34,7 +34,7 @@ public sealed class StackBroker : IAsyncDisposable
 
     /// <summary>
     /// Worker group protocol: KIP-848 on the mock (its heartbeat set to 500 ms, as FailoverTests do); classic on a real
-    /// broker, whose KIP-848 defaults (45 s session) the cells would wait on (MEASURED.md).
+    /// broker, whose KIP-848 defaults (45 s session) the cells would wait on (measured: a group on them takes 45 s to notice a lost member).
     /// </summary>
     public string GroupProtocol => Mock is not null ? "consumer" : "classic";
 

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Ingest.Contracts;
-using Ingest.Contracts.Envelope;
 using Ingest.Contracts.DeadLetter;
+using Ingest.Contracts.Envelope;
 
 namespace Ingest.Faults.Tests.Harness;
 

@@ -1,7 +1,7 @@
 using Confluent.Kafka;
+using Ingest.DevBroker;
 using Ingest.Hosting.Kafka;
 using Ingest.Testing;
-using Ingest.DevBroker;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Ingest.Hosting.Tests.Kafka;

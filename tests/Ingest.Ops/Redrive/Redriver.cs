@@ -1,8 +1,8 @@
 using System.Text;
 using Confluent.Kafka;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
-using Ingest.Contracts.DeadLetter;
 using Npgsql;
 
 namespace Ingest.Ops.Redrive;
