@@ -8,7 +8,8 @@ namespace Ingest.Api.Sessions;
 
 /// <summary>
 /// Writes a stored payload decoded, chunk by chunk, with <c>Content-Length</c> from the stored length: a
-/// 100 MiB payload passes through one chunk's worth of memory. Corruption found after the headers are sent
+/// 100 MiB payload passes through one chunk's worth of memory. Corruption found after the headers are sent (a block
+/// that does not decode, chunks out of order, or bytes that do not add up to the row's chunk count, length and checksum)
 /// aborts the connection, so a client never takes a short or altered body for the payload.
 /// </summary>
 /// <remarks>
@@ -38,8 +39,8 @@ public sealed class StoredPayloadResult(StoredPayload stored, string fileName, S
             response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileName = fileName }.ToString();
         }
 
-        // The row's chunk count and length are what the stored chunks must add up to (its checksum is not read here).
-        var verifier = new ChunkSequenceVerifier(new ChunkTotals(stored.ChunkCount, stored.Length, Checksum: null));
+        // The row's chunk count, length and checksum are what the stored chunks must add up to.
+        var verifier = new ChunkSequenceVerifier(new ChunkTotals(stored.ChunkCount, stored.Length, stored.Checksum));
         try
         {
             if (stored.EncodedBody is { } single)
@@ -64,12 +65,22 @@ public sealed class StoredPayloadResult(StoredPayload stored, string fileName, S
         }
     }
 
-    /// <summary>Decodes and verifies one chunk before any of it is written: a body never runs past the stored length.</summary>
-    private static async ValueTask WriteDecodedAsync(
+    /// <summary>
+    /// Decodes and verifies one chunk before any of it is written: a body never runs past the stored length, and the row's
+    /// last chunk is written only if the whole payload verifies (its checksum is known only then), so a client reading
+    /// a payload whose bytes do not match gets a short body, never a complete-looking one.
+    /// </summary>
+    private async ValueTask WriteDecodedAsync(
         HttpResponse response, ChunkSequenceVerifier verifier, int index, byte[] block, CancellationToken cancellationToken)
     {
         using var decoded = DecodedBlock.Decode(block);
-        if (verifier.Add(index, decoded.Span) is { IsCorrupt: true } verdict)
+        var verdict = verifier.Add(index, decoded.Span);
+        if (!verdict.IsCorrupt && verifier.Position.Next == stored.ChunkCount)
+        {
+            verdict = verifier.Finish();
+        }
+
+        if (verdict.IsCorrupt)
         {
             throw new PayloadFormatException(verdict.Reason!);
         }

@@ -1,16 +1,16 @@
-using System.Buffers;
-using System.IO.Hashing;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
+using Ingest.Contracts.Envelope;
 using Ingest.Storage.Payloads;
 using Npgsql;
 
 namespace Ingest.Storage.Chunks;
 
 /// <summary>
-/// Stages one chunk of a chunked payload inside the batch transaction (PayloadChunking): checks it
-/// continues its upload (index and running length), stages it idempotently, and on the last chunk
-/// verifies the whole payload by streaming the staged chunks (one decoded at a time) before writing the
-/// payloads row. All state lives in Postgres, so a redelivery after a rebalance finds it.
+/// Stages one chunk of a chunked payload inside the batch transaction by the contract's chunk rules: checks it
+/// continues its upload (<see cref="ChunkPosition"/>: index and running length), stages it idempotently, and on the last
+/// chunk verifies the whole payload by streaming the staged chunks (one decoded at a time) through a
+/// <see cref="ChunkSequenceVerifier"/> before writing the payloads row. All state lives in Postgres, so a redelivery after a rebalance finds it.
 /// </summary>
 internal static class ChunkWriter
 {
@@ -26,54 +26,47 @@ internal static class ChunkWriter
 
         var decoded = PayloadCodec.GetDecodedLength(chunk.Body);
         var pending = await PendingUploads.ReadAsync(connection, transaction, e.PayloadId, ct);
-        long stagedLength;
-        if (pending is null)
+        if (pending is null && await StagedChunks.ExistsAsync(connection, transaction, e.PayloadId, e.ChunkIndex, ct))
         {
-            if (e.ChunkIndex > 0 || await StagedChunks.ExistsAsync(connection, transaction, e.PayloadId, 0, ct))
-            {
-                // Its upload is finished (stored, discarded or never started here): a redelivery, or a gap.
-                return await StagedChunks.ExistsAsync(connection, transaction, e.PayloadId, e.ChunkIndex, ct)
-                    ? new StoreResult(StoreOutcome.ChunkRedelivery)
-                    : new StoreResult(StoreOutcome.DataLoss, $"chunk {e.ChunkIndex} arrived but no earlier chunk of its upload is staged");
-            }
-
-            stagedLength = 0;
+            // Not pending, yet this chunk is staged: its upload was stored, so this is a redelivery. (A chunk not staged
+            // starts an upload if it is chunk 0, and is a gap otherwise: below.)
+            return new StoreResult(StoreOutcome.ChunkRedelivery);
         }
-        else
-        {
-            var (next, length, deadLettered, letterOffset, letterError, aborted) = pending.Value;
-            if (deadLettered && letterOffset == chunk.Offset)
-            {
-                // This very message was dead-lettered, but its offset was not committed: its letter may never have
-                // reached the DLQ (a crash or rebalance after the mark), so it is sent again.
-                return new StoreResult(
-                    StoreOutcome.Poison, letterError ?? "dead-lettered before", await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
-            }
 
-            if (deadLettered || aborted || e.ChunkIndex < next)
-            {
-                // An aborted upload's chunks come again only as redeliveries (the API never produces after the marker).
+        if (pending is { DeadLettered: true } letter && letter.LetterOffset == chunk.Offset)
+        {
+            // This very message was dead-lettered, but its offset was not committed: its letter may never have
+            // reached the DLQ (a crash or rebalance after the mark), so it is sent again.
+            return new StoreResult(
+                StoreOutcome.Poison, letter.LetterError ?? "dead-lettered before", await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
+        }
+
+        if (pending is { DeadLettered: true } or { Aborted: true })
+        {
+            // An aborted upload's chunks come again only as redeliveries (the API never produces after the marker).
+            return new StoreResult(StoreOutcome.ChunkRedelivery);
+        }
+
+        var position = pending is { } p ? new ChunkPosition(p.Next, p.Length) : ChunkPosition.Start;
+        var check = position.Check(e.ChunkIndex, decoded, e.Length);
+        switch (check.Step)
+        {
+            case ChunkStep.Behind:
                 return new StoreResult(StoreOutcome.ChunkRedelivery);
-            }
+            case ChunkStep.Gap:
+                if (pending is not null)
+                {
+                    await PendingUploads.DiscardAsync(connection, transaction, e.PayloadId, ct);
+                }
 
-            if (e.ChunkIndex > next)
-            {
-                await PendingUploads.DiscardAsync(connection, transaction, e.PayloadId, ct);
-                return new StoreResult(StoreOutcome.DataLoss, $"chunk {e.ChunkIndex} arrived after chunk {next - 1}: chunks {next}…{e.ChunkIndex - 1} are missing");
-            }
-
-            stagedLength = length;
-        }
-
-        if (stagedLength + decoded != e.Length)
-        {
-            var error = $"running length mismatch at chunk {e.ChunkIndex}: staged {stagedLength} + {decoded} decoded bytes, header says {e.Length}";
-            await PendingUploads.MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, stagedLength, error, ct);
-            return new StoreResult(StoreOutcome.Poison, error, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
+                return new StoreResult(StoreOutcome.DataLoss, check.Reason);
+            case ChunkStep.LengthMismatch:
+                await PendingUploads.MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, position.Length, check.Reason!, ct);
+                return new StoreResult(StoreOutcome.Poison, check.Reason, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
         await StagedChunks.StageAsync(connection, transaction, chunk, decoded, ct);
-        await PendingUploads.ContinueAsync(connection, transaction, chunk, stagedLength + decoded, ct);
+        await PendingUploads.ContinueAsync(connection, transaction, chunk, position.After(decoded), ct);
         return e.IsLastChunk
             ? await CompleteAsync(rows, connection, transaction, chunk, ct)
             : new StoreResult(StoreOutcome.ChunkStaged);
@@ -102,16 +95,15 @@ internal static class ChunkWriter
         PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload last, CancellationToken ct)
     {
         var e = last.Envelope;
-        var (count, length, checksum) = await HashStagedAsync(connection, transaction, e.PayloadId, ct);
-        if (count != e.ChunkIndex + 1 || length != e.Length || checksum != e.Checksum)
+        var verifier = await VerifyStagedAsync(connection, transaction, e, ct);
+        if (verifier.Finish() is { IsComplete: false } verdict)
         {
-            var error = $"reassembled payload does not verify: {count} chunks, {length} bytes, checksum {checksum:x16}; expected {e.ChunkIndex + 1} chunks, {e.Length} bytes, {e.Checksum:x16}";
-            await PendingUploads.MarkDeadLetteredAsync(connection, transaction, last, e.ChunkIndex + 1, length, error, ct);
-            return new StoreResult(StoreOutcome.Poison, error, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
+            await PendingUploads.MarkDeadLetteredAsync(connection, transaction, last, e.ChunkIndex + 1, verifier.Position.Length, verdict.Reason!, ct);
+            return new StoreResult(StoreOutcome.Poison, verdict.Reason, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
         await PendingUploads.RemoveAsync(connection, transaction, e.PayloadId, ct);
-        var result = (await rows.InsertAsync([new PayloadRow(e, null, last.Partition, last.Offset, count)], ct))[0];
+        var result = (await rows.InsertAsync([new PayloadRow(e, null, last.Partition, last.Offset, verifier.Position.Next)], ct))[0];
         if (result.Outcome is StoreOutcome.ClientRetry or StoreOutcome.ConflictingDuplicate)
         {
             // Another upload of this (session, seq) is stored: this one's chunks are not referenced by any row.
@@ -121,35 +113,24 @@ internal static class ChunkWriter
         return result;
     }
 
-    /// <summary>Chunk count, decoded length and XxHash3 of the staged chunks, streamed in order, up to the first hole.</summary>
-    private static async Task<(int Count, long Length, ulong Checksum)> HashStagedAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct)
+    /// <summary>
+    /// The staged chunks, streamed in order (one decoded at a time) through a verifier expecting the totals
+    /// <paramref name="last"/> claims; what follows a hole or an excess chunk is not decoded.
+    /// </summary>
+    private static async Task<ChunkSequenceVerifier> VerifyStagedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, PayloadEnvelope last, CancellationToken ct)
     {
-        var hash = new XxHash3();
-        var (count, length, hole) = (0, 0L, false);
-        await StagedChunks.ReadAsync(connection, transaction, payloadId, int.MaxValue, (index, body, _) =>
+        var verifier = new ChunkSequenceVerifier(ChunkTotals.Of(last));
+        await StagedChunks.ReadAsync(connection, transaction, last.PayloadId, int.MaxValue, (index, body, _) =>
         {
-            if (hole || index != count)
+            if (!verifier.Verdict.IsCorrupt)
             {
-                hole = true; // a hole in the staged chunks: what follows it does not count
-                return ValueTask.CompletedTask;
+                using var decoded = DecodedBlock.Decode(body);
+                verifier.Add(index, decoded.Span);
             }
 
-            var decoded = ArrayPool<byte>.Shared.Rent(PayloadCodec.GetDecodedLength(body));
-            try
-            {
-                var n = PayloadCodec.Decode(body, decoded);
-                hash.Append(decoded.AsSpan(0, n));
-                length += n;
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(decoded);
-            }
-
-            count++;
             return ValueTask.CompletedTask;
         }, ct);
-        return (count, length, hole ? 0 : hash.GetCurrentHashAsUInt64());
+        return verifier;
     }
 }

@@ -1,3 +1,4 @@
+using Ingest.Contracts.Chunking;
 using Ingest.Storage.Payloads;
 using Npgsql;
 using static Ingest.Storage.Sql.Db;
@@ -37,10 +38,11 @@ internal static class PendingUploads
             : null;
     }
 
-    /// <summary>Records that <paramref name="chunk"/> is staged: the upload continues at its next index, with <paramref name="length"/> bytes.</summary>
-    public static Task<int> ContinueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, long length, CancellationToken ct) =>
+    /// <summary>Records that <paramref name="chunk"/> is staged: the upload stands at <paramref name="after"/>.</summary>
+    public static Task<int> ContinueAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, ChunkPosition after, CancellationToken ct) =>
         ExecuteAsync(connection, transaction, ContinueSql, ct,
-            Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(chunk.Envelope.ChunkIndex + 1), Long(length), Time(chunk.LogTime));
+            Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(after.Next), Long(after.Length), Time(chunk.LogTime));
 
     /// <summary>The upload is finished (stored): it is no longer pending.</summary>
     public static Task<int> RemoveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct) =>

@@ -12,10 +12,11 @@ public sealed record SessionSummary(
 public sealed record PayloadItem(long Position, long Seq, long Bytes, string ContentType, int Partition, long Offset, DateTimeOffset StoredAt);
 
 /// <summary>
-/// A stored payload: media type, decoded length, and either its one <see cref="Contracts.Codec.PayloadCodec"/>
-/// block (<paramref name="EncodedBody"/>, chunk count 1) or the id its chunks are stored under.
+/// A stored payload: media type, decoded length and XxHash3-64 checksum (what its bytes must add up to when read back),
+/// and either its one <see cref="Contracts.Codec.PayloadCodec"/> block (<paramref name="EncodedBody"/>, chunk count 1)
+/// or the id its chunks are stored under.
 /// </summary>
-public sealed record StoredPayload(string ContentType, long Length, int ChunkCount, Guid PayloadId, byte[]? EncodedBody);
+public sealed record StoredPayload(string ContentType, long Length, ulong Checksum, int ChunkCount, Guid PayloadId, byte[]? EncodedBody);
 
 /// <summary>One stored payload as <c>ingest-ops sessions show</c> lists it, with when it was received and stored.</summary>
 public sealed record AppliedPayload(
@@ -85,7 +86,7 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(
             """
-            SELECT content_type, length, chunk_count, payload_id, CASE WHEN chunk_count = 1 THEN body END
+            SELECT content_type, length, checksum, chunk_count, payload_id, CASE WHEN chunk_count = 1 THEN body END
             FROM ingest.payloads WHERE project = $1 AND session_id = $2 AND seq = $3
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = projectId });
@@ -94,8 +95,8 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new StoredPayload(
-                reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), reader.GetGuid(3),
-                await reader.IsDBNullAsync(4, cancellationToken) ? null : await reader.GetFieldValueAsync<byte[]>(4, cancellationToken))
+                reader.GetString(0), reader.GetInt64(1), unchecked((ulong)reader.GetInt64(2)), reader.GetInt32(3), reader.GetGuid(4),
+                await reader.IsDBNullAsync(5, cancellationToken) ? null : await reader.GetFieldValueAsync<byte[]>(5, cancellationToken))
             : null;
     }
 

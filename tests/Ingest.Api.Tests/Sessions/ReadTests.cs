@@ -110,6 +110,25 @@ public sealed class ReadTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(new byte[] { 1, 2, 3 }, await binary.Content.ReadAsByteArrayAsync(ct));
     }
 
+    [Theory]
+    [InlineData("checksum")]
+    [InlineData("length")]
+    public async Task Payload_whose_bytes_do_not_add_up_to_its_row_is_cut_off(string mismatch)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = await postgres.CreateDatabaseAsync(ct);
+        var rows = new StoredRows(database);
+        await rows.ApplySchemaAsync(ct);
+        var payload = PayloadFor(3);
+        await rows.InsertAsync(ApiHost.Project, Session, 0, payload, "application/json", 0, 0, ct,
+            length: mismatch == "length" ? payload.Length + 1 : null, checksum: mismatch == "checksum" ? 0x0123456789abcdef : null);
+        await using var api = await ApiHost.StartAsync(kafka, "unused-topic", database, ct);
+        using var client = api.Client(ApiHost.ReadOnlyKey);
+
+        // The connection is aborted before the bytes that would complete the body: never a complete-looking response.
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"/v1/sessions/{Session}/payloads/0", ct));
+    }
+
     [Fact]
     public async Task Another_projects_key_gets_404_for_the_same_session()
     {

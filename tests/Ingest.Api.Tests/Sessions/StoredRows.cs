@@ -15,8 +15,13 @@ public sealed class StoredRows(string connectionString)
         await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, cancellationToken);
     }
 
+    /// <summary>
+    /// Stores <paramref name="payload"/> as one block; <paramref name="length"/> and <paramref name="checksum"/> replace
+    /// its own for a row that does not add up.
+    /// </summary>
     public async Task InsertAsync(
-        string project, string sessionId, long seq, byte[] payload, string contentType, int partition, long offset, CancellationToken cancellationToken)
+        string project, string sessionId, long seq, byte[] payload, string contentType, int partition, long offset, CancellationToken cancellationToken,
+        long? length = null, ulong? checksum = null)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
@@ -29,8 +34,8 @@ public sealed class StoredRows(string connectionString)
             connection);
         object[] values =
         [
-            project, sessionId, seq, Guid.NewGuid(), contentType, (long)payload.Length,
-            unchecked((long)XxHash3.HashToUInt64(payload)), PayloadCodec.Name, PayloadCodec.Encode(payload), partition, offset,
+            project, sessionId, seq, Guid.NewGuid(), contentType, length ?? payload.Length,
+            unchecked((long)(checksum ?? XxHash3.HashToUInt64(payload))), PayloadCodec.Name, PayloadCodec.Encode(payload), partition, offset,
         ];
         foreach (var value in values)
         {

@@ -1,4 +1,4 @@
-using System.IO.Hashing;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Npgsql;
 
@@ -34,7 +34,7 @@ public static class StoredPayloads
                 var (project, session, seq, position) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
                 var body = await reader.IsDBNullAsync(4, ct) ? null : await reader.GetFieldValueAsync<byte[]>(4, ct);
                 var (payloadId, storedAt) = (reader.GetGuid(5), reader.GetFieldValue<DateTimeOffset>(6));
-                var (length, hash) = body is null ? (0L, 0UL) : Hash([body]);
+                var (length, hash) = body is null ? (0L, 0UL) : Hash(body);
                 if (body is null)
                 {
                     chunked.Add((result.Count, payloadId));
@@ -46,26 +46,46 @@ public static class StoredPayloads
 
         foreach (var (index, payloadId) in chunked)
         {
-            var (length, hash) = Hash(await ChunksAsync(connection, payloadId, ct));
+            var (length, hash) = await HashChunksAsync(connection, payloadId, ct);
             result[index] = result[index] with { Length = length, Hash = hash };
         }
 
         return result;
     }
 
-    /// <summary>Length and XxHash3 of the decoded bytes of one payload's blocks, in order.</summary>
-    private static (long Length, ulong Hash) Hash(IEnumerable<byte[]> blocks)
+    /// <summary>Length and XxHash3 of the decoded bytes of a payload stored as one block.</summary>
+    private static (long Length, ulong Hash) Hash(byte[] body)
     {
-        var hash = new XxHash3();
-        long length = 0;
-        foreach (var block in blocks)
+        var verifier = new ChunkSequenceVerifier();
+        Add(verifier, 0, body);
+        return (verifier.Position.Length, verifier.Checksum);
+    }
+
+    /// <summary>
+    /// Length and XxHash3 of the decoded bytes of a chunked payload's staged chunks, streamed in index order through the
+    /// contract's verifier: a missing or repeated chunk stops the count there, so the payload shows as corrupt.
+    /// </summary>
+    private static async Task<(long Length, ulong Hash)> HashChunksAsync(NpgsqlConnection connection, Guid payloadId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT chunk_index, body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index", connection)
         {
-            var decoded = PayloadCodec.Decode(block);
-            hash.Append(decoded);
-            length += decoded.Length;
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = payloadId } },
+        };
+        var verifier = new ChunkSequenceVerifier();
+        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
+        while (await reader.ReadAsync(ct))
+        {
+            Add(verifier, reader.GetInt32(0), await reader.GetFieldValueAsync<byte[]>(1, ct));
         }
 
-        return (length, hash.GetCurrentHashAsUInt64());
+        return (verifier.Position.Length, verifier.Checksum);
+    }
+
+    private static void Add(ChunkSequenceVerifier verifier, int index, byte[] block)
+    {
+        using var decoded = DecodedBlock.Decode(block);
+        verifier.Add(index, decoded.Span);
     }
 
     /// <summary>(session, seq) of every stored row of <paramref name="project"/>: cheap enough to poll.</summary>
@@ -93,22 +113,5 @@ public static class StoredPayloads
         }
 
         return keys;
-    }
-
-    private static async Task<List<byte[]>> ChunksAsync(NpgsqlConnection connection, Guid payloadId, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            "SELECT body FROM ingest.payload_chunks WHERE payload_id = $1 ORDER BY chunk_index", connection)
-        {
-            Parameters = { new NpgsqlParameter<Guid> { TypedValue = payloadId } },
-        };
-        var blocks = new List<byte[]>();
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            blocks.Add((byte[])reader[0]);
-        }
-
-        return blocks;
     }
 }

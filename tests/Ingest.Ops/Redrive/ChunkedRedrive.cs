@@ -1,6 +1,5 @@
-using System.Buffers;
-using System.IO.Hashing;
 using Confluent.Kafka;
+using Ingest.Contracts.Chunking;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Storage.Chunks;
@@ -57,15 +56,16 @@ internal static class ChunkedRedrive
             }
 
             var payloadId = Guid.NewGuid();
-            var hash = new XxHash3();
-            long length = 0;
-            await StagedUploads.ReadAsync(store, envelope.PayloadId, k, async (index, body, token) =>
+            // The staged chunks are 0…k-1 in order (counted above): the writer gives each its running totals.
+            var writer = new ChunkSequenceWriter(envelope with { PayloadId = payloadId });
+            await StagedUploads.ReadAsync(store, envelope.PayloadId, k, async (_, body, token) =>
             {
-                length += Hash(body, hash);
-                var chunk = envelope with
+                PayloadEnvelope chunk;
+                using (var decoded = DecodedBlock.Decode(body))
                 {
-                    PayloadId = payloadId, ChunkIndex = index, IsLastChunk = false, Length = length, Checksum = hash.GetCurrentHashAsUInt64(),
-                };
+                    chunk = writer.Next(decoded.Span, isLast: false);
+                }
+
                 await ProduceAsync(producer, target, letter, chunk, body, passthrough, token);
             }, cancellationToken);
 
@@ -94,21 +94,5 @@ internal static class ChunkedRedrive
 
         return producer.ProduceAsync(
             target, new Message<byte[]?, byte[]?> { Key = letter.Message.Key, Value = value, Headers = chunk.WriteTo(headers) }, cancellationToken);
-    }
-
-    /// <summary>Appends a chunk's decoded bytes to <paramref name="hash"/>; returns how many.</summary>
-    private static int Hash(byte[] body, XxHash3 hash)
-    {
-        var decoded = ArrayPool<byte>.Shared.Rent(PayloadCodec.GetDecodedLength(body));
-        try
-        {
-            var n = PayloadCodec.Decode(body, decoded);
-            hash.Append(decoded.AsSpan(0, n));
-            return n;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(decoded);
-        }
     }
 }
