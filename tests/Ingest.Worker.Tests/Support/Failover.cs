@@ -65,6 +65,16 @@ internal static partial class Failover
             n => n == stack.Partitions, timing.SessionBound + OwnedAgainDeadline,
             n => $"only {n} partitions processed since {since:O} ({timing})\n{stack.WorkerOutput}", ct);
 
+    /// <summary>
+    /// After a fault at <paramref name="since"/>: waits until every partition has stored again (half a second on), then
+    /// returns the longest time any partition went without a stored row from <paramref name="since"/> to now.
+    /// </summary>
+    public static async Task<TimeSpan> PauseSinceAsync(IsolatedStack stack, DateTimeOffset since, GroupTiming timing, CancellationToken ct)
+    {
+        await WaitForAllPartitionsAsync(stack, since.AddSeconds(0.5), timing, ct);
+        return await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, since, DateTimeOffset.UtcNow, ct);
+    }
+
     /// <summary>Stops the load and checks that every payload is stored once, in order per session.</summary>
     public static async Task FinishAsync(IsolatedStack stack, ContinuousLoad load, CancellationToken ct)
     {

@@ -1,18 +1,32 @@
-using Ingest.Testing;
+using System.IO.Hashing;
+using Ingest.Contracts.Codec;
+using Ingest.Storage.Schema;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Ingest.Worker.Tests.Support;
+namespace Ingest.Testing;
 
 /// <summary>One row of <c>ingest.payloads</c>, read directly from the database.</summary>
 public sealed record StoredRow(
     string Project, string SessionId, long Seq, long Position, Guid PayloadId, string ContentType, long Length, long Checksum,
     string Encoding, byte[] Body, int Partition, long Offset, DateTimeOffset ReceivedAt, DateTimeOffset StoredAt);
 
-/// <summary>Reads what the worker stored.</summary>
+/// <summary>
+/// <c>ingest.payloads</c> in a test's database, read and written directly: what the worker stored, and rows written the way
+/// the worker writes them (its schema, LZ4-encoded bodies, Kafka coordinates) for tests of the readers.
+/// </summary>
 public sealed class StoredRows(string connectionString)
 {
     public string ConnectionString => connectionString;
 
+    /// <summary>Creates the schema with the storage library's own migrations.</summary>
+    public async Task ApplySchemaAsync(CancellationToken cancellationToken)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, cancellationToken);
+    }
+
+    /// <summary>Rows stored so far; 0 while the worker has not yet migrated (it does so in the background after it has started).</summary>
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -55,5 +69,31 @@ public sealed class StoredRows(string connectionString)
         }
 
         return rows;
+    }
+
+    /// <summary>Inserts one stored payload as the worker would have stored it.</summary>
+    public async Task InsertAsync(
+        string project, string sessionId, long seq, byte[] payload, string contentType, int partition, long offset, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO ingest.payloads
+                (project, session_id, seq, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+            """,
+            connection);
+        object[] values =
+        [
+            project, sessionId, seq, Guid.NewGuid(), contentType, (long)payload.Length,
+            unchecked((long)XxHash3.HashToUInt64(payload)), PayloadCodec.Name, PayloadCodec.Encode(payload), partition, offset,
+        ];
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
