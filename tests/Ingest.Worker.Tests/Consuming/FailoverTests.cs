@@ -33,8 +33,7 @@ public sealed class FailoverTests(KafkaFixture kafka)
         var clock = Stopwatch.StartNew();
         Assert.Equal(0, await leaving.TerminateAsync(TimeSpan.FromSeconds(60)));
         var exited = clock.Elapsed;
-        await WaitForAllPartitionsAsync(stack, stop.AddSeconds(0.5), timing, ct);
-        var pause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, stop, DateTimeOffset.UtcNow, ct);
+        var pause = await PauseSinceAsync(stack, stop, timing, ct);
         var redeliveries = await RedeliveriesAsync(staying) - before;
 
         await FinishAsync(stack, load, ct);
@@ -56,8 +55,7 @@ public sealed class FailoverTests(KafkaFixture kafka)
 
         var kill = DateTimeOffset.UtcNow;
         await killed.KillAsync(); // no drain, no commit, no leave: the coordinator notices only when the session expires
-        await WaitForAllPartitionsAsync(stack, kill.AddSeconds(0.5), timing, ct);
-        var pause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, kill, DateTimeOffset.UtcNow, ct);
+        var pause = await PauseSinceAsync(stack, kill, timing, ct);
         var redeliveries = await RedeliveriesAsync(staying) - before;
 
         await FinishAsync(stack, load, ct);
@@ -83,8 +81,7 @@ public sealed class FailoverTests(KafkaFixture kafka)
         var kill = DateTimeOffset.UtcNow;
         await crashing.KillAsync();
         var restarted = await stack.StartWorkerAsync(ct, staticArgs);
-        await WaitForAllPartitionsAsync(stack, kill.AddSeconds(0.5), timing, ct);
-        var pause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, kill, DateTimeOffset.UtcNow, ct);
+        var pause = await PauseSinceAsync(stack, kill, timing, ct);
         var redeliveries = await RedeliveriesAsync(staying, restarted) - before;
         var rebalanced = AssignmentChanges(staying) > changesBefore;
         await WaitForSettledAsync(stack, [staying, restarted], ct); // under KIP-848 it gets partitions after the survivor did
@@ -97,8 +94,7 @@ public sealed class FailoverTests(KafkaFixture kafka)
         // with epoch -2; librdkafka's classic static members send no LeaveGroup at all, KIP-345).
         var stop = DateTimeOffset.UtcNow;
         Assert.Equal(0, await restarted.TerminateAsync(TimeSpan.FromSeconds(60)));
-        await WaitForAllPartitionsAsync(stack, stop.AddSeconds(0.5), timing, ct);
-        var stopPause = await ContinuousLoad.LongestPauseAsync(stack.ConnectionString, stop, DateTimeOffset.UtcNow, ct);
+        var stopPause = await PauseSinceAsync(stack, stop, timing, ct);
 
         await FinishAsync(stack, load, ct);
         TestContext.Current.TestOutputHelper?.WriteLine(
