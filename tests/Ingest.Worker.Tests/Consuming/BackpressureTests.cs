@@ -1,5 +1,4 @@
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Consuming;
 

@@ -6,7 +6,6 @@ using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
 using Ingest.LoadGen;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Consuming;
 

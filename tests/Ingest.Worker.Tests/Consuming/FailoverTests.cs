@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using Ingest.DevBroker;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 using static Ingest.Worker.Tests.Support.Failover;
 
 namespace Ingest.Worker.Tests.Consuming;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Consuming;
 

@@ -1,6 +1,5 @@
 using Confluent.Kafka;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Consuming;
 

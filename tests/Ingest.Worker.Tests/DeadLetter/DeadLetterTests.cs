@@ -5,7 +5,6 @@ using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Testing;
 using Ingest.Contracts.DeadLetter;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.DeadLetter;
 

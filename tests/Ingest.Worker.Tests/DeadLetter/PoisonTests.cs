@@ -3,7 +3,6 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Testing;
 using Ingest.Contracts.DeadLetter;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.DeadLetter;
 

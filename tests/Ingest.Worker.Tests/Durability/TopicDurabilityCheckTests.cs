@@ -4,7 +4,6 @@ using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Durability;
 

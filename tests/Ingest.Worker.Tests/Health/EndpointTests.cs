@@ -1,6 +1,5 @@
 using System.Net;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Health;
 

@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
 using Ingest.Contracts.DeadLetter;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Redrive;
 

@@ -1,6 +1,5 @@
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Storage;
 

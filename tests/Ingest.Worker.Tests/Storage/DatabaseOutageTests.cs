@@ -1,6 +1,5 @@
 using System.Text;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 using Npgsql;
 
 namespace Ingest.Worker.Tests.Storage;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Storage;
 

@@ -2,7 +2,6 @@ using System.IO.Hashing;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Storage;
 

@@ -4,7 +4,6 @@ using System.Text;
 using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Testing;
-using Ingest.Worker.Tests.Support;
 
 namespace Ingest.Worker.Tests.Telemetry;
 
