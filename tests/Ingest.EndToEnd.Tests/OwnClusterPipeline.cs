@@ -4,7 +4,6 @@ using System.Text;
 using Ingest.DevBroker;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
-using Npgsql;
 
 namespace Ingest.EndToEnd.Tests;
 
@@ -76,20 +75,8 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
         return client;
     }
 
-    public async Task<long> StoredCountAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        // The worker migrates in the background after it has started: until then there is no table and nothing stored.
-        await using var command = new NpgsqlCommand("SELECT to_regclass('ingest.payloads') IS NOT NULL", connection);
-        if (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
-        {
-            return 0;
-        }
-
-        command.CommandText = "SELECT count(*) FROM ingest.payloads";
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
+    /// <summary>Rows stored for the pipeline's database, read directly (not through the API).</summary>
+    public Task<long> StoredCountAsync(CancellationToken cancellationToken) => new StoredRows(ConnectionString).CountAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

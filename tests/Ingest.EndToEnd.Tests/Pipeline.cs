@@ -1,7 +1,6 @@
 using System.Net.Http.Headers;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
-using Npgsql;
 
 namespace Ingest.EndToEnd.Tests;
 
@@ -80,32 +79,13 @@ public sealed class Pipeline : IAsyncDisposable
     }
 
     /// <summary>Rows stored for the pipeline's database, read directly (not through the API).</summary>
-    public async Task<long> StoredCountAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ingest' AND table_name = 'payloads'", connection);
-        if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
-        {
-            return 0;
-        }
-
-        command.CommandText = "SELECT count(*) FROM ingest.payloads";
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
+    public Task<long> StoredCountAsync(CancellationToken cancellationToken) => new StoredRows(ConnectionString).CountAsync(cancellationToken);
 
     /// <summary>Waits until at least <paramref name="expected"/> rows are stored, or fails at the deadline.</summary>
-    public async Task WaitForStoredAsync(long expected, TimeSpan deadline, CancellationToken cancellationToken)
-    {
-        var until = DateTime.UtcNow + deadline;
-        long count;
-        while ((count = await StoredCountAsync(cancellationToken)) < expected)
-        {
-            Assert.True(DateTime.UtcNow < until, $"Only {count} of {expected} payloads stored after {deadline}.");
-            await Task.Delay(100, cancellationToken); // polling a condition with a deadline
-        }
-    }
+    public Task WaitForStoredAsync(long expected, TimeSpan deadline, CancellationToken cancellationToken) =>
+        Eventually.UntilAsync(
+            () => StoredCountAsync(cancellationToken), count => count >= expected, deadline,
+            count => $"Only {count} of {expected} payloads stored", cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

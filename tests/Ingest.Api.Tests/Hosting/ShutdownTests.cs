@@ -20,7 +20,7 @@ public sealed class ShutdownTests(KafkaFixture kafka)
 
         var stopping = api.App.StopAsync(CancellationToken.None);
         var lifetime = api.App.Services.GetRequiredService<IHostApplicationLifetime>();
-        await Until.TrueAsync(() => lifetime.ApplicationStopping.IsCancellationRequested, TimeSpan.FromSeconds(30), "stopping", ct);
+        await Eventually.TrueAsync(() => lifetime.ApplicationStopping.IsCancellationRequested, TimeSpan.FromSeconds(30), "stopping", ct);
         await raw.SendAsync(body.AsMemory(300_000), ct);
 
         Assert.Equal(202, await raw.ReadStatusAsync(ct));
@@ -52,7 +52,7 @@ public sealed class ShutdownTests(KafkaFixture kafka)
         await raw.SendAsync(RawHttp.PostHead("stopping", 0, body.Length), ct);
         await raw.SendAsync(body.AsMemory(0, 300_000), ct);
         var budget = api.App.Services.GetRequiredService<InFlightBudget>();
-        await Until.TrueAsync(() => budget.InFlight > 0, TimeSpan.FromSeconds(30), "upload started", ct);
+        await Eventually.TrueAsync(() => budget.InFlight > 0, TimeSpan.FromSeconds(30), "upload started", ct);
         return raw;
     }
 }

@@ -72,7 +72,7 @@ public sealed class AbusiveUploadTests(KafkaFixture kafka)
         attackers.AddRange(Enumerable.Range(0, Stalled).Select(i => AttackAsync(api.Address, "headers-only", $"stall-{i}", null, 10 * 1024 * 1024, 0, ct)));
         attackers.AddRange(Enumerable.Range(0, Drippers).Select(i => AttackAsync(api.Address, "drip", $"drip-{i}", null, 10 * 1024 * 1024, 255 * 1024, ct)));
         attackers.AddRange(Enumerable.Range(0, ChunkBlocks).Select(i => AttackAsync(api.Address, "lz4-256kib", $"block-{i}", Lz4Head(5), 256 * 1024, 255 * 1024, ct)));
-        await Until.TrueAsync(() => Volatile.Read(ref _sent) >= attackers.Count, TimeSpan.FromSeconds(60), "every attacker sent its bytes", ct);
+        await Eventually.TrueAsync(() => Volatile.Read(ref _sent) >= attackers.Count, TimeSpan.FromSeconds(60), "every attacker sent its bytes", ct);
 
         // The victim: 4 clients posting 1 KB payloads for 2.5 s, each retried every 100 ms on 429/503 (at most 30 s).
         var latencies = new List<double>();

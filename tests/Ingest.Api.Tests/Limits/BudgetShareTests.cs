@@ -36,7 +36,7 @@ public sealed class BudgetShareTests(KafkaFixture kafka)
             await raw.SendAsync(RawHttp.PostHead($"drip-{i}", 0, 10_000_000), ct);
             await raw.SendAsync(new byte[Drip], ct);
             var expected = (i + 1L) * Drip;
-            await Until.TrueAsync(() => p1Account.Used >= expected, TimeSpan.FromSeconds(10), $"dripper {i} read", ct);
+            await Eventually.TrueAsync(() => p1Account.Used >= expected, TimeSpan.FromSeconds(10), $"dripper {i} read", ct);
         }
 
         var silentSince = DateTime.UtcNow;
@@ -66,7 +66,7 @@ public sealed class BudgetShareTests(KafkaFixture kafka)
         }
 
         Assert.True(DateTime.UtcNow - silentSince < TimeSpan.FromSeconds(10), "the silent uploads were not ended near the idle timeout");
-        await Until.TrueAsync(() => p1Account.Used == 0 && budget.InFlight == 0, TimeSpan.FromSeconds(10), "budget returned", ct);
+        await Eventually.TrueAsync(() => p1Account.Used == 0 && budget.InFlight == 0, TimeSpan.FromSeconds(10), "budget returned", ct);
         using (var p1 = api.Client(ApiHost.IngestReadKey))
         using (var accepted = await p1.SendAsync(Http.Post("p1-new", "0", Payloads.ChunkingTests.Mixed(100_000, 1), "application/octet-stream"), ct))
         {

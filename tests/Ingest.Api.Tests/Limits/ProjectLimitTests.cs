@@ -36,7 +36,7 @@ public sealed class ProjectLimitTests(KafkaFixture kafka)
         }
 
         await ReleaseAsync(held);
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(
             async () =>
             {
                 using var again = await p1.SendAsync(Http.Post("s-after", "0", "{}"u8.ToArray()), ct);
@@ -108,8 +108,8 @@ public sealed class ProjectLimitTests(KafkaFixture kafka)
 
         var started = TimeProvider.System.GetTimestamp();
         var upload = p1.SendAsync(Http.Post("s-bytes", "0", body, "application/octet-stream"), ct);
-        await Until.TrueAsync(() => api.App.Services.GetRequiredService<InFlightBudget>().For("p1").Used > 0 || upload.IsCompleted, TimeSpan.FromSeconds(10), "upload under way", ct);
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(() => api.App.Services.GetRequiredService<InFlightBudget>().For("p1").Used > 0 || upload.IsCompleted, TimeSpan.FromSeconds(10), "upload under way", ct);
+        await Eventually.TrueAsync(
             async () =>
             {
                 using var response = await p1.SendAsync(Http.Post("s-bytes-new", "0", "{}"u8.ToArray()), ct);
@@ -159,7 +159,7 @@ public sealed class ProjectLimitTests(KafkaFixture kafka)
             await raw.SendAsync(RawHttp.PostHead($"s-held-{i}", 0, 1_000_000, key), ct);
             await raw.SendAsync(new byte[1000], ct);
             var expected = before + ((i + 1) * 1000L);
-            await Until.TrueAsync(() => budget.InFlight >= expected, TimeSpan.FromSeconds(10), $"upload {i} under way", ct);
+            await Eventually.TrueAsync(() => budget.InFlight >= expected, TimeSpan.FromSeconds(10), $"upload {i} under way", ct);
         }
 
         return held;

@@ -43,7 +43,7 @@ public sealed class AbortMarkerTests(KafkaFixture kafka)
         {
             await raw.SendAsync(RawHttp.PostHead("vanishing", 1, contentLength: 2_000_000), ct);
             await raw.SendAsync(ChunkingTests.Mixed(600_000, 9), ct);
-            await Until.TrueAsync(() => TopicReader.ReadAll(kafka, topic).Count >= 3, TimeSpan.FromSeconds(30), "first chunks produced", ct);
+            await Eventually.TrueAsync(() => TopicReader.ReadAll(kafka, topic).Count >= 3, TimeSpan.FromSeconds(30), "first chunks produced", ct);
             raw.Reset();
         }
 
@@ -56,7 +56,7 @@ public sealed class AbortMarkerTests(KafkaFixture kafka)
     private async Task<List<ConsumeResult<byte[], byte[]>>> WaitForMarkerAsync(string topic, CancellationToken ct)
     {
         List<ConsumeResult<byte[], byte[]>> messages = [];
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(
             () => (messages = TopicReader.ReadAll(kafka, topic)).Any(m => PayloadEnvelope.ReadFrom(m.Message.Headers).IsAbort),
             TimeSpan.FromSeconds(30), "abort marker produced", ct);
         var id = PayloadEnvelope.ReadFrom(messages.Single(m => PayloadEnvelope.ReadFrom(m.Message.Headers).IsAbort).Message.Headers).PayloadId;

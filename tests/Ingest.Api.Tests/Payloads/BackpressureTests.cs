@@ -33,7 +33,7 @@ public sealed class BackpressureTests(KafkaFixture kafka)
             await raw.SendAsync(RawHttp.PostHead($"holder-{i}", 0, bodies[i].Length), ct);
             await raw.SendAsync(bodies[i].AsMemory(0, ChunkBytes - 100), ct);
             var expected = (long)(i + 1) * (ChunkBytes - 100);
-            await Until.TrueAsync(() => budget.InFlight >= expected, TimeSpan.FromSeconds(30), $"holder {i} read", ct);
+            await Eventually.TrueAsync(() => budget.InFlight >= expected, TimeSpan.FromSeconds(30), $"holder {i} read", ct);
         }
 
         using var client = api.Client(ApiHost.IngestReadKey);
@@ -55,7 +55,7 @@ public sealed class BackpressureTests(KafkaFixture kafka)
             await raw.DisposeAsync();
         }
 
-        await Until.TrueAsync(() => budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back to 0", ct);
+        await Eventually.TrueAsync(() => budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back to 0", ct);
         using (var later = await client.SendAsync(Http.Post("newcomer", "0", ChunkingTests.Mixed(70_000, 1), "application/octet-stream"), ct))
         {
             Assert.Equal(HttpStatusCode.Accepted, later.StatusCode);

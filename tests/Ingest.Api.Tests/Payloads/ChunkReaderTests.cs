@@ -3,7 +3,7 @@ using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
-using Ingest.Api.Tests.Hosting;
+using Ingest.Testing;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -71,7 +71,7 @@ public sealed class ChunkReaderTests
         {
             upload.Time.Advance(TimeSpan.FromSeconds(4));
             await upload.SendAsync(10, ct);
-            await Until.TrueAsync(() => upload.Body.DecodedLength == 110 + (i * 10), TimeSpan.FromSeconds(30), "bytes read", ct);
+            await Eventually.TrueAsync(() => upload.Body.DecodedLength == 110 + (i * 10), TimeSpan.FromSeconds(30), "bytes read", ct);
         }
 
         await upload.Pipe.Writer.CompleteAsync();

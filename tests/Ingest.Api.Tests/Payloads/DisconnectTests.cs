@@ -29,11 +29,11 @@ public sealed class DisconnectTests(KafkaFixture kafka)
             await raw.SendAsync(RawHttp.PostHead("vanishing", 1, contentLength: 2_000_000), ct);
             await raw.SendAsync(ChunkingTests.Mixed(600_000, 9), ct);
             // Wait until chunks of the upload are on the topic, so the disconnect really is mid-upload.
-            await Until.TrueAsync(() => HighWatermark(topic) >= 4, TimeSpan.FromSeconds(30), "first chunks produced", ct);
+            await Eventually.TrueAsync(() => HighWatermark(topic) >= 4, TimeSpan.FromSeconds(30), "first chunks produced", ct);
             raw.Reset();
         }
 
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(
             async () => (await client.GetStringAsync("/metrics", ct)) is var text
                 && text.Contains("ingest_api_client_disconnects_total", StringComparison.Ordinal)
                 && text.Contains("client-disconnected", StringComparison.Ordinal),

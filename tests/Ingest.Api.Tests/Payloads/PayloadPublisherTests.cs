@@ -40,7 +40,7 @@ public sealed class PayloadPublisherTests(KafkaFixture kafka)
         var delivered = Assert.IsType<PublishResult.Delivered>(await upload.Published.WaitAsync(TimeSpan.FromSeconds(60), ct));
 
         Assert.Equal((2500L, 3), (delivered.Bytes, delivered.Chunks));
-        await Until.TrueAsync(() => upload.Budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back", ct);
+        await Eventually.TrueAsync(() => upload.Budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back", ct);
         var envelopes = TopicReader.ReadAll(kafka, upload.Topic).Select(m => PayloadEnvelope.ReadFrom(m.Message.Headers)).ToList();
         Assert.Equal([false, false, true], envelopes.Select(e => e.IsLastChunk));
     }
@@ -51,10 +51,10 @@ public sealed class PayloadPublisherTests(KafkaFixture kafka)
         var ct = TestContext.Current.CancellationToken;
         await using var upload = await Upload.StartAsync(kafka, "api-publisher-idle", ct);
         await upload.SendAsync(3 * ChunkBytes + 10, ct);
-        await Until.TrueAsync(() => TopicReader.ReadAll(kafka, upload.Topic).Count >= 3, TimeSpan.FromSeconds(30), "first chunks produced", ct);
+        await Eventually.TrueAsync(() => TopicReader.ReadAll(kafka, upload.Topic).Count >= 3, TimeSpan.FromSeconds(30), "first chunks produced", ct);
 
         // The reader parks for more bytes right after it read the last ones; the fake clock moves until it gives up.
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(
             () =>
             {
                 upload.Time.Advance(IdleTimeout);
@@ -75,7 +75,7 @@ public sealed class PayloadPublisherTests(KafkaFixture kafka)
         var ct = TestContext.Current.CancellationToken;
         await using var upload = await Upload.StartAsync(kafka, "api-publisher-cut", ct);
         await upload.SendAsync(2 * ChunkBytes + 10, ct);
-        await Until.TrueAsync(() => TopicReader.ReadAll(kafka, upload.Topic).Count >= 2, TimeSpan.FromSeconds(30), "first chunks produced", ct);
+        await Eventually.TrueAsync(() => TopicReader.ReadAll(kafka, upload.Topic).Count >= 2, TimeSpan.FromSeconds(30), "first chunks produced", ct);
 
         await upload.Pipe.Writer.CompleteAsync(new ConnectionResetException("The client reset the connection."));
 
@@ -88,14 +88,14 @@ public sealed class PayloadPublisherTests(KafkaFixture kafka)
     private async Task AssertAbortedAsync(Upload upload, int producedChunks, CancellationToken ct)
     {
         List<PayloadEnvelope> envelopes = [];
-        await Until.TrueAsync(
+        await Eventually.TrueAsync(
             () => (envelopes = [.. TopicReader.ReadAll(kafka, upload.Topic).Select(m => PayloadEnvelope.ReadFrom(m.Message.Headers))]).Any(e => e.IsAbort),
             TimeSpan.FromSeconds(30),
             "abort marker produced",
             ct);
         Assert.Equal([.. Enumerable.Repeat(false, producedChunks), true], envelopes.Select(e => e.IsAbort));
         Assert.DoesNotContain(envelopes, e => e.IsLastChunk);
-        await Until.TrueAsync(() => upload.Budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back", ct);
+        await Eventually.TrueAsync(() => upload.Budget.InFlight == 0, TimeSpan.FromSeconds(30), "budget back", ct);
     }
 
     /// <summary>A publisher of its own (producer, budget, metrics) on a fake clock, publishing a body the test feeds.</summary>

@@ -5,7 +5,6 @@ using Ingest.Api.Security;
 using Ingest.Api.Sessions;
 using Ingest.Api.Status;
 using Ingest.Api.Tests.Hosting;
-using Ingest.Api.Tests.Sessions;
 using Ingest.Testing;
 
 namespace Ingest.Api.Tests.Security;

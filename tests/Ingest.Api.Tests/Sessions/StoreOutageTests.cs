@@ -45,7 +45,7 @@ public sealed class StoreOutageTests(KafkaFixture kafka)
         }
 
         await cluster.ResumeAsync(ct);
-        await Until.TrueAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             using var after = await client.GetAsync(reads[2], ct);
             return after.StatusCode == HttpStatusCode.OK;

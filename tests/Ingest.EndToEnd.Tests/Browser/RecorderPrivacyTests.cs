@@ -1,5 +1,6 @@
 using Ingest.Contracts.Tokens;
 using Ingest.Testing;
+using Microsoft.Playwright;
 
 namespace Ingest.EndToEnd.Tests.Browser;
 
@@ -11,25 +12,48 @@ public sealed class RecorderPrivacyTests(KafkaFixture kafka, PostgresFixture pos
 {
     private const string Typed = "ada@example.com";
 
-    private static async Task<(Pipeline Pipeline, TestPage Site)> StartAsync(KafkaFixture kafka, PostgresFixture postgres, bool tokens, CancellationToken ct)
+    /// <summary>The pipeline (API allowing the site's origin, with or without tokens; a worker), the site and a browser, disposed in reverse order.</summary>
+    private sealed record Rig(Pipeline Pipeline, TestPage Site, IPlaywright Playwright, IBrowser Browser) : IAsyncDisposable
     {
-        var site = await TestPage.StartAsync(ct);
-        var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 1, ct);
-        await pipeline.StartApiAsync([$"--Ingest:Projects:{Pipeline.Project}:AllowedOrigins:0={site.Origin}", .. tokens ? TestPage.TokenArgs(Pipeline.Project) : []], ct);
-        await pipeline.StartWorkerAsync(ct);
-        return (pipeline, site);
+        public static async Task<Rig> StartAsync(KafkaFixture kafka, PostgresFixture postgres, bool tokens, CancellationToken ct)
+        {
+            var site = await TestPage.StartAsync(ct);
+            Pipeline? pipeline = null;
+            try
+            {
+                pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 1, ct);
+                await pipeline.StartApiAsync([$"--Ingest:Projects:{Pipeline.Project}:AllowedOrigins:0={site.Origin}", .. tokens ? TestPage.TokenArgs(Pipeline.Project) : []], ct);
+                await pipeline.StartWorkerAsync(ct);
+                var (playwright, browser) = await Chromium.LaunchAsync();
+                return new Rig(pipeline, site, playwright, browser);
+            }
+            catch
+            {
+                if (pipeline is not null)
+                {
+                    await pipeline.DisposeAsync();
+                }
+
+                await site.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+            await Site.DisposeAsync();
+            await Pipeline.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task With_tokens_required_the_recorder_fetches_and_refreshes_its_token_and_every_batch_is_stored()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (pipeline, site) = await StartAsync(kafka, postgres, tokens: true, ct);
-        await using var _ = pipeline;
-        await using var __ = site;
-        var (playwright, browser) = await Chromium.LaunchAsync();
-        using var ___ = playwright;
-        await using var ____ = browser;
+        await using var rig = await Rig.StartAsync(kafka, postgres, tokens: true, ct);
+        var (pipeline, site, browser) = (rig.Pipeline, rig.Site, rig.Browser);
         const string session = "browser-token-refresh";
 
         var page = await browser.NewPageAsync();
@@ -64,12 +88,8 @@ public sealed class RecorderPrivacyTests(KafkaFixture kafka, PostgresFixture pos
     public async Task With_tokens_required_a_recorder_without_one_is_refused_and_reports_it()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (pipeline, site) = await StartAsync(kafka, postgres, tokens: true, ct);
-        await using var _ = pipeline;
-        await using var __ = site;
-        var (playwright, browser) = await Chromium.LaunchAsync();
-        using var ___ = playwright;
-        await using var ____ = browser;
+        await using var rig = await Rig.StartAsync(kafka, postgres, tokens: true, ct);
+        var (pipeline, site, browser) = (rig.Pipeline, rig.Site, rig.Browser);
 
         var page = await browser.NewPageAsync();
         await page.GotoAsync(site.Url(pipeline.Api.Address, "browser-no-token", Pipeline.IngestOnlyKey));
@@ -88,12 +108,8 @@ public sealed class RecorderPrivacyTests(KafkaFixture kafka, PostgresFixture pos
     public async Task Text_and_elements_the_site_names_are_masked_and_blocked()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (pipeline, site) = await StartAsync(kafka, postgres, tokens: false, ct);
-        await using var _ = pipeline;
-        await using var __ = site;
-        var (playwright, browser) = await Chromium.LaunchAsync();
-        using var ___ = playwright;
-        await using var ____ = browser;
+        await using var rig = await Rig.StartAsync(kafka, postgres, tokens: false, ct);
+        var (pipeline, site, browser) = (rig.Pipeline, rig.Site, rig.Browser);
         const string session = "browser-masked";
 
         var page = await browser.NewPageAsync();

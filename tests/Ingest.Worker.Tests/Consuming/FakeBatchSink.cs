@@ -1,8 +1,8 @@
-using Ingest.Contracts.DeadLetter;
 using Confluent.Kafka;
-using Ingest.Worker.Consuming;
+using Ingest.Contracts.DeadLetter;
 using Ingest.Storage.Batches;
 using Ingest.Storage.Payloads;
+using Ingest.Worker.Consuming;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
