@@ -47,7 +47,7 @@ public sealed class StoredRows(string connectionString)
             () => CountAsync(cancellationToken), count => count >= expected, TimeSpan.FromSeconds(seconds),
             count => $"Only {count} of {expected} payloads stored", cancellationToken);
 
-    /// <summary>Every row, in applied order (position).</summary>
+    /// <summary>Every row, by session and in each session in applied order (position).</summary>
     public async Task<List<StoredRow>> AllAsync(CancellationToken cancellationToken)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -56,7 +56,7 @@ public sealed class StoredRows(string connectionString)
             """
             SELECT project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body,
                    kafka_partition, kafka_offset, received_at, stored_at
-            FROM ingest.payloads ORDER BY position
+            FROM ingest.payloads ORDER BY project, session_id, position
             """, connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<StoredRow>();
@@ -81,11 +81,20 @@ public sealed class StoredRows(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
+        // As the worker does: the session's row hands out the position and records the expiry range (30 days, the default).
         await using var command = new NpgsqlCommand(
             """
+            WITH s AS (
+                INSERT INTO ingest.sessions AS s (project, session_id, next_position, first_received_at, last_received_at,
+                                                  min_expires_at, max_expires_at, keep_until)
+                VALUES ($1, $2, 1, now(), now(), now() + interval '30 days', now() + interval '30 days', now() + interval '30 days')
+                ON CONFLICT (project, session_id) DO UPDATE SET next_position = s.next_position + 1, last_received_at = now(),
+                    max_expires_at = now() + interval '30 days', keep_until = now() + interval '30 days'
+                RETURNING next_position)
             INSERT INTO ingest.payloads
-                (project, session_id, seq, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
+                (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset,
+                 received_at, expires_at)
+            SELECT $1, $2, $3, s.next_position, $4, $5, $6, $7, $8, $9, $10, $11, now(), now() + interval '30 days' FROM s
             """,
             connection);
         object[] values =
