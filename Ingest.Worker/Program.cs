@@ -4,6 +4,7 @@ using Ingest.Hosting.Telemetry;
 using Ingest.Worker.Consuming;
 using Ingest.Worker.Durability;
 using Ingest.Worker.Health;
+using Ingest.Worker.Lifecycle;
 using Ingest.Worker.Startup;
 using Ingest.Worker.Storage;
 using Ingest.Worker.Telemetry;
@@ -25,6 +26,7 @@ public static class Program
         builder.AddTopicDurabilityCheck();
         builder.AddWorkerStartup(); // the check and the migrations, side by side, before the consumer subscribes
         builder.AddPayloadConsumer();
+        builder.AddLifecycleMaintenance(); // expiry, erasure and partitions, once the schema is ready
 
         var app = builder.Build();
         app.UseStartupTimeline();

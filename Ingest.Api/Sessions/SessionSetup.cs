@@ -1,4 +1,5 @@
 using Ingest.Storage.Hosting;
+using Ingest.Storage.Lifecycle;
 using Ingest.Storage.Reading;
 
 namespace Ingest.Api.Sessions;
@@ -9,6 +10,7 @@ public static class SessionSetup
     public static WebApplicationBuilder AddSessionReader(this WebApplicationBuilder builder)
     {
         builder.AddIngestDataSource();
+        builder.AddRetentionPolicy(); // reads hide what is past its project's retention
         builder.Services.AddSingleton<SessionReader>();
         builder.Services.AddExceptionHandler<StoreUnavailableHandler>();
         return builder;

@@ -1,4 +1,5 @@
 using Ingest.Storage.Chunks;
+using Ingest.Storage.Lifecycle;
 using Ingest.Storage.Payloads;
 using Ingest.Storage.Resilience;
 using Npgsql;
@@ -14,7 +15,8 @@ public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyLi
 /// rows by <see cref="PayloadRows"/> (which absorbs redeliveries and tells the kinds of duplicate apart), each chunk
 /// is staged by <see cref="ChunkWriter"/> (its payload's row written at its last chunk, the same way). Transient and
 /// persistent database errors are retried with backoff until cancelled; data errors (SQLSTATE 22/23) are thrown for
-/// the caller to isolate.
+/// the caller to isolate. Each payload expires at its receipt plus its project's retention (<see cref="RetentionPolicy"/>):
+/// one already expired is not stored, nor is anything of a session or project erased before the batch.
 /// </summary>
 public sealed class PayloadStore
 {
@@ -23,12 +25,19 @@ public sealed class PayloadStore
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<PayloadStore> _logger;
+    private readonly RetentionPolicy _retention;
+    private readonly Partitions _partitions;
+    private readonly TimeProvider _timeProvider;
     private readonly ResiliencePipeline _retry;
 
-    public PayloadStore(NpgsqlDataSource dataSource, ILogger<PayloadStore> logger, TimeProvider timeProvider)
+    public PayloadStore(
+        NpgsqlDataSource dataSource, ILogger<PayloadStore> logger, RetentionPolicy retention, Partitions partitions, TimeProvider timeProvider)
     {
         _dataSource = dataSource;
         _logger = logger;
+        _retention = retention;
+        _partitions = partitions;
+        _timeProvider = timeProvider;
         _retry = RetryUntilCancelled.Create(
             timeProvider,
             new PredicateBuilder().Handle<Exception>(
@@ -106,12 +115,14 @@ public sealed class PayloadStore
                 {
                     await using var connection = await state.DataSource.OpenConnectionAsync(ctx.CancellationToken);
                     await using var transaction = await connection.BeginTransactionAsync(ctx.CancellationToken);
-                    var offsets = await PendingUploads.MarkRefusedAsync(connection, transaction, state.Chunk, state.Error, ctx.CancellationToken);
+                    var e = state.Chunk.Envelope;
+                    var offsets = await PendingUploads.MarkRefusedAsync(
+                        connection, transaction, state.Chunk, state.Error, state.Retention.ExpiresAt(e.ProjectId, e.ReceivedAt), ctx.CancellationToken);
                     await transaction.CommitAsync(ctx.CancellationToken);
                     return offsets;
                 },
                 context,
-                (DataSource: _dataSource, Chunk: chunk, Error: error));
+                (DataSource: _dataSource, Chunk: chunk, Error: error, Retention: _retention));
         }
         finally
         {
@@ -121,26 +132,44 @@ public sealed class PayloadStore
 
     private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
     {
+        var now = _timeProvider.GetUtcNow();
+        var expiries = payloads.Select(p => _retention.ExpiresAt(p.Envelope.ProjectId, p.Envelope.ReceivedAt)).ToArray();
+        if (expiries.Length > 0 && expiries.Max() is var latest && latest >= _partitions.CoveredUntil)
+        {
+            await _partitions.EnsureCoveredAsync(latest, cancellationToken);
+        }
+
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var rows = new PayloadRows(connection, transaction);
+        var live = Enumerable.Range(0, payloads.Count).Where(i => expiries[i] > now).ToList();
+        var sessions = await BatchSessions.UpsertAsync(connection, transaction, live.Select(i => (payloads[i], expiries[i])), cancellationToken);
+        var rows = new PayloadRows(connection, transaction, sessions);
         var results = new StoreResult[payloads.Count];
         var run = new List<int>();
         for (var i = 0; i < payloads.Count; i++)
         {
-            if (payloads[i].IsWhole)
+            if (expiries[i] <= now)
+            {
+                results[i] = new StoreResult(StoreOutcome.Expired);
+            }
+            else if (sessions.IsErased(payloads[i].Envelope))
+            {
+                results[i] = new StoreResult(StoreOutcome.Erased);
+            }
+            else if (payloads[i].IsWhole)
             {
                 run.Add(i);
-                continue;
             }
-
-            // Applied order is offset order: the whole payloads before this chunk go first.
-            await WriteWholeAsync(rows, payloads, run, results, cancellationToken);
-            run.Clear();
-            results[i] = await ChunkWriter.WriteAsync(rows, connection, transaction, payloads[i], cancellationToken);
+            else
+            {
+                // Applied order is offset order: the whole payloads before this chunk go first.
+                await WriteWholeAsync(rows, payloads, expiries, run, results, cancellationToken);
+                run.Clear();
+                results[i] = await ChunkWriter.WriteAsync(rows, connection, transaction, payloads[i], expiries[i], cancellationToken);
+            }
         }
 
-        await WriteWholeAsync(rows, payloads, run, results, cancellationToken);
+        await WriteWholeAsync(rows, payloads, expiries, run, results, cancellationToken);
         List<Guid> abandoned = [];
         if (abandonBefore is { } before && payloads.Count > 0)
         {
@@ -153,9 +182,10 @@ public sealed class PayloadStore
     }
 
     private static async Task WriteWholeAsync(
-        PayloadRows rows, IReadOnlyList<IncomingPayload> payloads, List<int> run, StoreResult[] results, CancellationToken cancellationToken)
+        PayloadRows rows, IReadOnlyList<IncomingPayload> payloads, DateTimeOffset[] expiries, List<int> run, StoreResult[] results,
+        CancellationToken cancellationToken)
     {
-        var written = await rows.InsertAsync([.. run.Select(i => PayloadRow.Whole(payloads[i]))], cancellationToken);
+        var written = await rows.InsertAsync([.. run.Select(i => PayloadRow.Whole(payloads[i], expiries[i]))], cancellationToken);
         for (var j = 0; j < run.Count; j++)
         {
             results[run[j]] = written[j];

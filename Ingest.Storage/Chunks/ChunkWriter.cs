@@ -14,9 +14,13 @@ namespace Ingest.Storage.Chunks;
 /// </summary>
 internal static class ChunkWriter
 {
-    /// <summary>Stages <paramref name="chunk"/> and, on the last one, stores its payload's row through <paramref name="rows"/>.</summary>
+    /// <summary>
+    /// Stages <paramref name="chunk"/> and, on the last one, stores its payload's row through <paramref name="rows"/>. The
+    /// upload expires when its first staged chunk said (<paramref name="expiresAt"/> for a new one): all its chunks and its
+    /// row share one partition.
+    /// </summary>
     public static async Task<StoreResult> WriteAsync(
-        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, CancellationToken ct)
+        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, DateTimeOffset expiresAt, CancellationToken ct)
     {
         var e = chunk.Envelope;
         if (e.IsAbort)
@@ -26,6 +30,7 @@ internal static class ChunkWriter
 
         var decoded = PayloadCodec.GetDecodedLength(chunk.Body);
         var pending = await PendingUploads.ReadAsync(connection, transaction, e.PayloadId, ct);
+        expiresAt = pending?.ExpiresAt ?? expiresAt;
         if (pending is null && await StagedChunks.ExistsAsync(connection, transaction, e.PayloadId, e.ChunkIndex, ct))
         {
             // Not pending, yet this chunk is staged: its upload was stored, so this is a redelivery. (A chunk not staged
@@ -61,14 +66,14 @@ internal static class ChunkWriter
 
                 return new StoreResult(StoreOutcome.DataLoss, check.Reason);
             case ChunkStep.LengthMismatch:
-                await PendingUploads.MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, position.Length, check.Reason!, ct);
+                await PendingUploads.MarkDeadLetteredAsync(connection, transaction, chunk, e.ChunkIndex, position.Length, check.Reason!, expiresAt, ct);
                 return new StoreResult(StoreOutcome.Poison, check.Reason, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
-        await StagedChunks.StageAsync(connection, transaction, chunk, decoded, ct);
-        await PendingUploads.ContinueAsync(connection, transaction, chunk, position.After(decoded), ct);
+        await StagedChunks.StageAsync(connection, transaction, chunk, decoded, expiresAt, ct);
+        await PendingUploads.ContinueAsync(connection, transaction, chunk, position.After(decoded), expiresAt, ct);
         return e.IsLastChunk
-            ? await CompleteAsync(rows, connection, transaction, chunk, ct)
+            ? await CompleteAsync(rows, connection, transaction, chunk, expiresAt, ct)
             : new StoreResult(StoreOutcome.ChunkStaged);
     }
 
@@ -92,18 +97,19 @@ internal static class ChunkWriter
     }
 
     private static async Task<StoreResult> CompleteAsync(
-        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload last, CancellationToken ct)
+        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload last, DateTimeOffset expiresAt, CancellationToken ct)
     {
         var e = last.Envelope;
         var verifier = await VerifyStagedAsync(connection, transaction, e, ct);
         if (verifier.Finish() is { IsComplete: false } verdict)
         {
-            await PendingUploads.MarkDeadLetteredAsync(connection, transaction, last, e.ChunkIndex + 1, verifier.Position.Length, verdict.Reason!, ct);
+            await PendingUploads.MarkDeadLetteredAsync(
+                connection, transaction, last, e.ChunkIndex + 1, verifier.Position.Length, verdict.Reason!, expiresAt, ct);
             return new StoreResult(StoreOutcome.Poison, verdict.Reason, await StagedChunks.OffsetsAsync(connection, transaction, e.PayloadId, ct));
         }
 
         await PendingUploads.RemoveAsync(connection, transaction, e.PayloadId, ct);
-        var result = (await rows.InsertAsync([new PayloadRow(e, null, last.Partition, last.Offset, verifier.Position.Next)], ct))[0];
+        var result = (await rows.InsertAsync([new PayloadRow(e, null, last.Partition, last.Offset, verifier.Position.Next, expiresAt)], ct))[0];
         if (result.Outcome is StoreOutcome.ClientRetry or StoreOutcome.ConflictingDuplicate)
         {
             // Another upload of this (session, seq) is stored: this one's chunks are not referenced by any row.

@@ -6,7 +6,8 @@ using static Ingest.Storage.Sql.Db;
 namespace Ingest.Storage.Chunks;
 
 /// <summary>A pending upload's row: where its next chunk must continue, and whether it was dead-lettered or aborted.</summary>
-internal readonly record struct PendingUpload(int Next, long Length, bool DeadLettered, long? LetterOffset, string? LetterError, bool Aborted);
+internal readonly record struct PendingUpload(
+    int Next, long Length, bool DeadLettered, long? LetterOffset, string? LetterError, bool Aborted, DateTimeOffset ExpiresAt);
 
 /// <summary>
 /// <c>ingest.pending_uploads</c>, inside the batch transaction: the chunked uploads whose last chunk is not stored yet,
@@ -16,14 +17,14 @@ internal static class PendingUploads
 {
     private const string ReadSql =
         """
-        SELECT next_chunk, length, dead_lettered, dead_letter_offset, dead_letter_error, aborted
+        SELECT next_chunk, length, dead_lettered, dead_letter_offset, dead_letter_error, aborted, expires_at
         FROM ingest.pending_uploads WHERE payload_id = $1 FOR UPDATE
         """;
 
     private const string ContinueSql =
         """
-        INSERT INTO ingest.pending_uploads (payload_id, topic, kafka_partition, next_chunk, length, last_log_time)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO ingest.pending_uploads (payload_id, topic, kafka_partition, next_chunk, length, last_log_time, project, session_id, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         ON CONFLICT (payload_id) DO UPDATE SET next_chunk = $4, length = $5, last_log_time = $6
         """;
 
@@ -34,15 +35,20 @@ internal static class PendingUploads
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct)
             ? new PendingUpload(reader.GetInt32(0), reader.GetInt64(1), reader.GetBoolean(2),
-                reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetBoolean(5))
+                reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetBoolean(5),
+                reader.GetFieldValue<DateTimeOffset>(6))
             : null;
     }
 
-    /// <summary>Records that <paramref name="chunk"/> is staged: the upload stands at <paramref name="after"/>.</summary>
+    /// <summary>
+    /// Records that <paramref name="chunk"/> is staged: the upload stands at <paramref name="after"/>; a new upload expires at
+    /// <paramref name="expiresAt"/> (its chunks' and its row's partition).
+    /// </summary>
     public static Task<int> ContinueAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, ChunkPosition after, CancellationToken ct) =>
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, ChunkPosition after, DateTimeOffset expiresAt, CancellationToken ct) =>
         ExecuteAsync(connection, transaction, ContinueSql, ct,
-            Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(after.Next), Long(after.Length), Time(chunk.LogTime));
+            Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(after.Next), Long(after.Length), Time(chunk.LogTime),
+            Text(chunk.Envelope.ProjectId), Text(chunk.Envelope.SessionId), Time(expiresAt));
 
     /// <summary>The upload is finished (stored): it is no longer pending.</summary>
     public static Task<int> RemoveAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct) =>
@@ -59,16 +65,17 @@ internal static class PendingUploads
     /// redeliveries, and remembers which message (<paramref name="chunk"/>) is dead-lettered and why.
     /// </summary>
     public static Task<int> MarkDeadLetteredAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int next, long length, string error, CancellationToken ct) =>
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int next, long length, string error, DateTimeOffset expiresAt,
+        CancellationToken ct) =>
         ExecuteAsync(connection, transaction,
             """
             INSERT INTO ingest.pending_uploads (payload_id, topic, kafka_partition, next_chunk, length, last_log_time, dead_lettered,
-                                                dead_letter_offset, dead_letter_error)
-            VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8)
+                                                dead_letter_offset, dead_letter_error, project, session_id, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8, $9, $10, $11)
             ON CONFLICT (payload_id) DO UPDATE SET dead_lettered = true, last_log_time = $6, dead_letter_offset = $7, dead_letter_error = $8
             """,
             ct, Uuid(chunk.Envelope.PayloadId), Text(chunk.Topic), Int(chunk.Partition), Int(next), Long(length), Time(chunk.LogTime),
-            Long(chunk.Offset), Text(error));
+            Long(chunk.Offset), Text(error), Text(chunk.Envelope.ProjectId), Text(chunk.Envelope.SessionId), Time(expiresAt));
 
     /// <summary>
     /// Marks the upload of <paramref name="chunk"/> dead-lettered after the database refused the chunk (a data error
@@ -77,10 +84,11 @@ internal static class PendingUploads
     /// the letter's reference to them (<c>ingest-dlq-chunk-offsets</c>).
     /// </summary>
     public static async Task<string> MarkRefusedAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, string error, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, string error, DateTimeOffset expiresAt, CancellationToken ct)
     {
         var pending = await ReadAsync(connection, transaction, chunk.Envelope.PayloadId, ct);
-        await MarkDeadLetteredAsync(connection, transaction, chunk, pending?.Next ?? chunk.Envelope.ChunkIndex, pending?.Length ?? 0, error, ct);
+        await MarkDeadLetteredAsync(
+            connection, transaction, chunk, pending?.Next ?? chunk.Envelope.ChunkIndex, pending?.Length ?? 0, error, pending?.ExpiresAt ?? expiresAt, ct);
         return await StagedChunks.OffsetsAsync(connection, transaction, chunk.Envelope.PayloadId, ct);
     }
 

@@ -14,17 +14,23 @@ internal static class StagedChunks
 {
     private const string StageSql =
         """
-        INSERT INTO ingest.payload_chunks (payload_id, chunk_index, length, body, kafka_partition, kafka_offset)
-        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (payload_id, chunk_index) DO NOTHING
+        INSERT INTO ingest.payload_chunks (payload_id, chunk_index, length, body, kafka_partition, kafka_offset, expires_at)
+        SELECT $1, $2, $3, $4, $5, $6, $7
+        WHERE NOT EXISTS (SELECT 1 FROM ingest.payload_chunks WHERE payload_id = $1 AND chunk_index = $2)
         """;
 
     private const string ReadSql =
         "SELECT chunk_index, body FROM ingest.payload_chunks WHERE payload_id = $1 AND chunk_index < $2 ORDER BY chunk_index";
 
-    /// <summary>Stages <paramref name="chunk"/> (<paramref name="decodedLength"/> bytes once decoded); a chunk already staged stays.</summary>
-    public static Task<int> StageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int decodedLength, CancellationToken ct) =>
+    /// <summary>
+    /// Stages <paramref name="chunk"/> (<paramref name="decodedLength"/> bytes once decoded) in the partition of
+    /// <paramref name="expiresAt"/>; a chunk already staged stays (the upload's writer holds its pending row's lock).
+    /// </summary>
+    public static Task<int> StageAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, int decodedLength, DateTimeOffset expiresAt, CancellationToken ct) =>
         ExecuteAsync(connection, transaction, StageSql, ct,
-            Uuid(chunk.Envelope.PayloadId), Int(chunk.Envelope.ChunkIndex), Int(decodedLength), Bytes(chunk.Body), Int(chunk.Partition), Long(chunk.Offset));
+            Uuid(chunk.Envelope.PayloadId), Int(chunk.Envelope.ChunkIndex), Int(decodedLength), Bytes(chunk.Body), Int(chunk.Partition), Long(chunk.Offset),
+            Time(expiresAt));
 
     public static async Task<bool> ExistsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, int index, CancellationToken ct)
     {

@@ -90,6 +90,24 @@ public sealed class RetentionPolicy
         return new RetentionPolicy(defaultRetention, projects);
     }
 
+    /// <summary>
+    /// The policy <paramref name="configuration"/> sets (<c>Ingest:Lifecycle:DefaultRetention</c> and every project's
+    /// <c>Retention</c>), for a tool without a host.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A value is not a valid retention; the message names the key.</exception>
+    public static RetentionPolicy FromConfiguration(IConfiguration configuration)
+    {
+        var errors = new List<string>();
+        var defaultRetention = LifecycleOptions.DefaultRetentionValue;
+        if (configuration[$"{LifecycleOptions.Section}:DefaultRetention"] is { } text && !TryParse(text, out defaultRetention))
+        {
+            errors.Add($"{LifecycleOptions.Section}:DefaultRetention must be a TimeSpan above zero and at most 3650 days, not '{text}'.");
+        }
+
+        var policy = Read(configuration, defaultRetention, errors);
+        return errors.Count == 0 ? policy : throw new InvalidOperationException(string.Join(" ", errors));
+    }
+
     /// <summary>True when <paramref name="retention"/> is above zero and at most <see cref="Max"/>.</summary>
     public static bool IsValid(TimeSpan retention) => retention > TimeSpan.Zero && retention <= Max;
 

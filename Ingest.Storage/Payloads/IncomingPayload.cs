@@ -75,6 +75,12 @@ public enum StoreOutcome
 
     /// <summary>An abort marker with nothing to drop: its upload is stored, dead-lettered, already aborted or discarded, or unknown.</summary>
     AbortIgnored,
+
+    /// <summary>Received longer ago than its project's retention: not stored (a backlog older than the retention).</summary>
+    Expired,
+
+    /// <summary>Of a session or project erased before it came: not stored.</summary>
+    Erased,
 }
 
 /// <summary>Tells duplicates apart by what is already stored.</summary>

@@ -12,8 +12,10 @@ namespace Ingest.Storage.Payloads;
 /// <param name="Partition">Kafka partition of the message that completed it.</param>
 /// <param name="Offset">Kafka offset of the message that completed it.</param>
 /// <param name="ChunkCount">1 for a whole payload; the number of chunks of a chunked one.</param>
-internal readonly record struct PayloadRow(PayloadEnvelope Envelope, byte[]? Body, int Partition, long Offset, int ChunkCount)
+/// <param name="ExpiresAt">When it expires (received + the project's retention): its partition.</param>
+internal readonly record struct PayloadRow(PayloadEnvelope Envelope, byte[]? Body, int Partition, long Offset, int ChunkCount, DateTimeOffset ExpiresAt)
 {
     /// <summary>The row of a payload sent as one message.</summary>
-    public static PayloadRow Whole(IncomingPayload payload) => new(payload.Envelope, payload.Body, payload.Partition, payload.Offset, 1);
+    public static PayloadRow Whole(IncomingPayload payload, DateTimeOffset expiresAt) =>
+        new(payload.Envelope, payload.Body, payload.Partition, payload.Offset, 1, expiresAt);
 }

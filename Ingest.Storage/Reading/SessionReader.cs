@@ -1,5 +1,6 @@
 using System.Data;
 using Ingest.Storage.Chunks;
+using Ingest.Storage.Lifecycle;
 using Npgsql;
 
 namespace Ingest.Storage.Reading;
@@ -22,18 +23,29 @@ public sealed record StoredPayload(string ContentType, long Length, ulong Checks
 public sealed record AppliedPayload(
     long Position, long Seq, long Length, string ContentType, int Partition, long Offset, DateTimeOffset ReceivedAt, DateTimeOffset StoredAt);
 
-/// <summary>Reads <c>ingest.payloads</c> (the worker writes it), always within one project.</summary>
-public sealed class SessionReader(NpgsqlDataSource dataSource)
+/// <summary>
+/// Reads <c>ingest.payloads</c> (the worker writes it), always within one project, and only what may still be read: a
+/// payload past its project's retention, or of a session or project erased, is not there, even before the worker's
+/// maintenance has removed it.
+/// </summary>
+public sealed class SessionReader(NpgsqlDataSource dataSource, RetentionPolicy retention)
 {
+    /// <summary>The rows of session ($1, $2) that may be read; $3 is the project's retention.</summary>
+    private const string Readable =
+        """
+        project = $1 AND session_id = $2 AND expires_at > now() AND received_at > now() - $3::interval
+        AND NOT EXISTS (SELECT 1 FROM ingest.sessions s WHERE s.project = $1 AND s.session_id = $2 AND s.erased_at IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM ingest.erased_projects e WHERE e.project = $1)
+        """;
+
     public async Task<SessionSummary?> GetSummaryAsync(string projectId, string sessionId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             SELECT count(*), coalesce(sum(length), 0)::bigint, min(seq), max(seq), min(stored_at), max(stored_at)
-            FROM ingest.payloads WHERE project = $1 AND session_id = $2
+            FROM ingest.payloads WHERE {Readable}
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        AddSession(command, projectId, sessionId);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var count = reader.GetInt64(0);
@@ -49,15 +61,14 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
         string projectId, string sessionId, long afterPosition, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             SELECT position, seq, length, content_type, kafka_partition, kafka_offset, stored_at
             FROM ingest.payloads
-            WHERE project = $1 AND session_id = $2 AND position > $3
+            WHERE {Readable} AND position > $4
             ORDER BY position
-            LIMIT $4
+            LIMIT $5
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        AddSession(command, projectId, sessionId);
         command.Parameters.Add(new NpgsqlParameter { Value = afterPosition });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -75,9 +86,8 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
     public async Task<bool> ExistsAsync(string projectId, string sessionId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            "SELECT EXISTS (SELECT 1 FROM ingest.payloads WHERE project = $1 AND session_id = $2)");
-        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+            $"SELECT EXISTS (SELECT 1 FROM ingest.payloads WHERE {Readable})");
+        AddSession(command, projectId, sessionId);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
@@ -85,12 +95,11 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
     public async Task<StoredPayload?> GetPayloadAsync(string projectId, string sessionId, long seq, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             SELECT content_type, length, checksum, chunk_count, payload_id, CASE WHEN chunk_count = 1 THEN body END
-            FROM ingest.payloads WHERE project = $1 AND session_id = $2 AND seq = $3
+            FROM ingest.payloads WHERE {Readable} AND seq = $4
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        AddSession(command, projectId, sessionId);
         command.Parameters.Add(new NpgsqlParameter { Value = seq });
         await using var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, cancellationToken);
         return await reader.ReadAsync(cancellationToken)
@@ -112,12 +121,11 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
     public async Task<List<AppliedPayload>> ListAppliedAsync(string projectId, string sessionId, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            """
+            $"""
             SELECT position, seq, length, content_type, kafka_partition, kafka_offset, received_at, stored_at
-            FROM ingest.payloads WHERE project = $1 AND session_id = $2 ORDER BY position LIMIT $3
+            FROM ingest.payloads WHERE {Readable} ORDER BY position LIMIT $4
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        AddSession(command, projectId, sessionId);
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<AppliedPayload>();
@@ -128,5 +136,12 @@ public sealed class SessionReader(NpgsqlDataSource dataSource)
         }
 
         return rows;
+    }
+
+    private void AddSession(NpgsqlCommand command, string projectId, string sessionId)
+    {
+        command.Parameters.Add(new NpgsqlParameter { Value = projectId });
+        command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention.For(projectId) });
     }
 }

@@ -36,6 +36,7 @@ public sealed class WorkerTelemetry
     private readonly Counter<long> _dataLoss;
     private readonly Counter<long> _abandoned;
     private readonly Counter<long> _aborted;
+    private readonly Counter<long> _dropped;
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<long> _batchSize;
     private readonly Histogram<double> _endToEnd;
@@ -57,6 +58,9 @@ public sealed class WorkerTelemetry
             "ingest.worker.uploads.abandoned", "{upload}", "Chunked uploads discarded without their last chunk (by log time).");
         _aborted = meter.CreateCounter<long>(
             "ingest.worker.uploads.aborted", "{upload}", "Chunked uploads whose staged chunks were dropped on their abort marker (the API gave them up).");
+        _dropped = meter.CreateCounter<long>(
+            "ingest.worker.payloads.dropped", "{message}",
+            "Messages not stored by rule, by reason: expired (received longer ago than the project's retention) or erased (session or project erased).");
         _batchSize = meter.CreateHistogram<long>("ingest.worker.batch.size", "{message}", "Messages per stored batch.");
         _batchDuration = meter.CreateHistogram<double>(
             "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
@@ -88,6 +92,12 @@ public sealed class WorkerTelemetry
         if (outcome == StoreOutcome.Aborted)
         {
             _aborted.Add(1, tag);
+            return;
+        }
+
+        if (outcome is StoreOutcome.Expired or StoreOutcome.Erased)
+        {
+            _dropped.Add(1, tag, new("reason", outcome == StoreOutcome.Expired ? "expired" : "erased"));
             return;
         }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Confluent.Kafka;
+using Ingest.Storage.Lifecycle;
+using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Ops;
 
@@ -21,6 +23,36 @@ public sealed class OpsContext(string? bootstrap, string? database, string topic
     public string Database => database is { Length: > 0 }
         ? database
         : throw new OpsException("no database: pass --db \"Host=…;Database=…\" or set ConnectionStrings__Ingest");
+
+    /// <summary>The retention policy the API and workers read, from the same environment variables (<c>Ingest__Projects__{p}__Retention</c>).</summary>
+    public RetentionPolicy Retention
+    {
+        get
+        {
+            try
+            {
+                return RetentionPolicy.FromConfiguration(Configuration);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new OpsException(ex.Message);
+            }
+        }
+    }
+
+    /// <summary><c>Ingest:Lifecycle</c> from the environment (<c>Ingest__Lifecycle__*</c>).</summary>
+    public LifecycleOptions Lifecycle
+    {
+        get
+        {
+            var options = new LifecycleOptions();
+            Configuration.GetSection(LifecycleOptions.Section).Bind(options);
+            options.DefaultRetention = Retention.Default;
+            return options;
+        }
+    }
+
+    private static IConfiguration Configuration => new ConfigurationBuilder().AddEnvironmentVariables().Build();
 
     /// <summary>The store's connection string when one was given (some commands only need it for some data).</summary>
     public string? DatabaseOrNull => database is { Length: > 0 } ? database : null;

@@ -4,9 +4,11 @@ using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Contracts.Identity;
 using Ingest.Storage.Batches;
+using Ingest.Storage.Lifecycle;
 using Ingest.Storage.Payloads;
 using Ingest.Storage.Replay;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Ingest.Ops;
@@ -55,7 +57,8 @@ public static class ReplayCommand
             .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
         await using var source = NpgsqlDataSource.Create(context.Database);
         await CheckStoreAsync(source, cancellationToken);
-        var store = new PayloadStore(source, loggers.CreateLogger<PayloadStore>(), TimeProvider.System);
+        var store = new PayloadStore(source, loggers.CreateLogger<PayloadStore>(), context.Retention,
+            new Partitions(source, Options.Create(context.Lifecycle), context.Retention, TimeProvider.System), TimeProvider.System);
 
         var key = request.Session is { } s ? SessionKey.For(request.Project, s) : null;
         // A session lives on one partition: only that one needs reading.

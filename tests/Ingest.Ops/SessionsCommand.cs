@@ -19,7 +19,7 @@ public static class SessionsCommand
         List<AppliedPayload> rows;
         try
         {
-            rows = await new SessionReader(source).ListAppliedAsync(project, sessionId, limit, cancellationToken);
+            rows = await new SessionReader(source, context.Retention).ListAppliedAsync(project, sessionId, limit, cancellationToken);
         }
         catch (NpgsqlException ex)
         {

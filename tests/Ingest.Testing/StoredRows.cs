@@ -81,10 +81,11 @@ public sealed class StoredRows(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        // As the worker does: the session's row hands out the position and records the expiry range (30 days, the default).
+        // As the worker does: partitions ahead, the session's row hands out the position and records the expiry range (30 days, the default).
         await using var command = new NpgsqlCommand(
             """
-            WITH s AS (
+            WITH p AS (SELECT ingest.ensure_partitions('payloads', now() + interval '32 days', interval '1 day')),
+            s AS (
                 INSERT INTO ingest.sessions AS s (project, session_id, next_position, first_received_at, last_received_at,
                                                   min_expires_at, max_expires_at, keep_until)
                 VALUES ($1, $2, 1, now(), now(), now() + interval '30 days', now() + interval '30 days', now() + interval '30 days')
@@ -94,7 +95,7 @@ public sealed class StoredRows(string connectionString)
             INSERT INTO ingest.payloads
                 (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset,
                  received_at, expires_at)
-            SELECT $1, $2, $3, s.next_position, $4, $5, $6, $7, $8, $9, $10, $11, now(), now() + interval '30 days' FROM s
+            SELECT $1, $2, $3, s.next_position, $4, $5, $6, $7, $8, $9, $10, $11, now(), now() + interval '30 days' FROM s, p
             """,
             connection);
         object[] values =

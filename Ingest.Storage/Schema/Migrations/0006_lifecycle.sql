@@ -148,11 +148,14 @@ CREATE TEMPORARY TABLE legacy_expiry ON COMMIT DROP AS
 SELECT project, session_id, seq, greatest(received_at + interval '30 days', now() + interval '1 day') AS expires_at
 FROM ingest.payloads_legacy;
 
-SELECT ingest.ensure_partitions('payloads',
-    greatest(now() + interval '32 days', (SELECT max(expires_at) FROM legacy_expiry) + interval '1 day'), interval '1 day');
-SELECT ingest.ensure_partitions('payload_chunks',
-    greatest(now() + interval '32 days', (SELECT max(expires_at) FROM ingest.pending_uploads) + interval '1 day',
-             (SELECT max(expires_at) FROM legacy_expiry) + interval '1 day'), interval '1 day');
+-- Partitions for them (daily, the default interval); a new database gets its first ones from the worker, at the
+-- interval it is configured with.
+SELECT ingest.ensure_partitions('payloads', max(expires_at) + interval '1 day', interval '1 day') FROM legacy_expiry HAVING count(*) > 0;
+SELECT ingest.ensure_partitions('payload_chunks', max(e) + interval '1 day', interval '1 day')
+FROM (SELECT max(expires_at) AS e FROM legacy_expiry
+      UNION ALL SELECT max(expires_at) FROM ingest.pending_uploads
+      UNION ALL SELECT max(greatest(staged_at + interval '30 days', now() + interval '1 day')) FROM ingest.payload_chunks_legacy) AS x
+HAVING max(e) IS NOT NULL;
 
 INSERT INTO ingest.payloads (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body,
                              chunk_count, kafka_partition, kafka_offset, received_at, stored_at, expires_at)

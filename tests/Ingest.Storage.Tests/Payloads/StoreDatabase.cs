@@ -2,10 +2,12 @@ using System.IO.Hashing;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Envelope;
 using Ingest.Storage.Batches;
+using Ingest.Storage.Lifecycle;
 using Ingest.Storage.Payloads;
 using Ingest.Storage.Schema;
 using Ingest.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Ingest.Storage.Tests.Payloads;
@@ -15,27 +17,40 @@ public sealed class StoreDatabase : IAsyncDisposable
 {
     private long _nextOffset;
 
-    private StoreDatabase(NpgsqlDataSource dataSource)
+    private StoreDatabase(NpgsqlDataSource dataSource, RetentionPolicy? retention, TimeSpan? partitionInterval)
     {
         DataSource = dataSource;
-        Store = new PayloadStore(dataSource, NullLogger<PayloadStore>.Instance, TimeProvider.System);
+        Retention = retention ?? new RetentionPolicy(LifecycleOptions.DefaultRetentionValue, new Dictionary<string, TimeSpan>());
+        var options = new LifecycleOptions { DefaultRetention = Retention.Default, PartitionInterval = partitionInterval ?? TimeSpan.FromDays(1) };
+        Partitions = new Partitions(dataSource, Options.Create(options), Retention, TimeProvider.System);
+        Store = new PayloadStore(dataSource, NullLogger<PayloadStore>.Instance, Retention, Partitions, TimeProvider.System);
+        Maintenance = new Maintenance(dataSource, Partitions, Retention, TimeProvider.System);
     }
 
     public NpgsqlDataSource DataSource { get; }
 
     public PayloadStore Store { get; }
 
+    public RetentionPolicy Retention { get; }
+
+    public Partitions Partitions { get; }
+
+    public Maintenance Maintenance { get; }
+
     /// <param name="postgres">The server.</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="oneConnection">A pool of one connection: every batch runs on the same one.</param>
-    public static async Task<StoreDatabase> CreateAsync(PostgresFixture postgres, CancellationToken ct, bool oneConnection = false)
+    /// <param name="retention">The projects' retention; default 30 days for all.</param>
+    /// <param name="partitionInterval">Expiry span of a partition; default 1 day.</param>
+    public static async Task<StoreDatabase> CreateAsync(
+        PostgresFixture postgres, CancellationToken ct, bool oneConnection = false, RetentionPolicy? retention = null, TimeSpan? partitionInterval = null)
     {
         var connectionString = await postgres.CreateDatabaseAsync(ct);
         var dataSource = NpgsqlDataSource.Create(oneConnection
             ? new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1 }.ConnectionString
             : connectionString);
         await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct);
-        return new StoreDatabase(dataSource);
+        return new StoreDatabase(dataSource, retention, partitionInterval);
     }
 
     public static PayloadEnvelope EnvelopeFor(string session, long seq, byte[] bytes) =>
@@ -51,7 +66,7 @@ public sealed class StoreDatabase : IAsyncDisposable
     public async Task<List<(string Session, long Seq, long Position, Guid PayloadId, long Offset, byte[] Bytes)>> RowsAsync(CancellationToken ct)
     {
         await using var command = DataSource.CreateCommand(
-            "SELECT session_id, seq, position, payload_id, kafka_offset, body FROM ingest.payloads ORDER BY position");
+            "SELECT session_id, seq, position, payload_id, kafka_offset, body FROM ingest.payloads ORDER BY stored_at, kafka_offset");
         await using var reader = await command.ExecuteReaderAsync(ct);
         var rows = new List<(string, long, long, Guid, long, byte[])>();
         while (await reader.ReadAsync(ct))
@@ -67,6 +82,15 @@ public sealed class StoreDatabase : IAsyncDisposable
     {
         await using var command = DataSource.CreateCommand(sql);
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Another store on the same database, as a worker with other settings would write it.</summary>
+    public StoreDatabase With(RetentionPolicy retention, TimeSpan? partitionInterval = null) => new(DataSource, retention, partitionInterval) { _nextOffset = _nextOffset };
+
+    public async Task<T> ScalarAsync<T>(string sql, CancellationToken ct)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync(ct))!;
     }
 
     public ValueTask DisposeAsync() => DataSource.DisposeAsync();

@@ -12,7 +12,7 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
     public void The_embedded_migrations_keep_their_versions_and_names()
     {
         Assert.Equal(
-            [(1, "payloads"), (2, "chunks"), (3, "pending_uploads"), (4, "dead_letter_offset"), (5, "aborted_uploads")],
+            [(1, "payloads"), (2, "chunks"), (3, "pending_uploads"), (4, "dead_letter_offset"), (5, "aborted_uploads"), (6, "lifecycle")],
             SchemaMigrator.Migrations.Select(m => (m.Version, m.Name)));
     }
 
@@ -22,9 +22,9 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
         var ct = TestContext.Current.CancellationToken;
         await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync(ct));
 
-        Assert.Equal(5, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
+        Assert.Equal(6, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
         Assert.Equal(0, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
         await using var command = dataSource.CreateCommand("SELECT string_agg(version || ' ' || name, ', ' ORDER BY version) FROM ingest.schema_migrations");
-        Assert.Equal("1 payloads, 2 chunks, 3 pending_uploads, 4 dead_letter_offset, 5 aborted_uploads", await command.ExecuteScalarAsync(ct));
+        Assert.Equal("1 payloads, 2 chunks, 3 pending_uploads, 4 dead_letter_offset, 5 aborted_uploads, 6 lifecycle", await command.ExecuteScalarAsync(ct));
     }
 }
