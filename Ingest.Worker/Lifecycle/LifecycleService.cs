@@ -54,6 +54,7 @@ internal sealed partial class LifecycleService(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
+            telemetry.Failed();
             LogPassFailed(logger, options.Value.CheckInterval, ex);
         }
     }

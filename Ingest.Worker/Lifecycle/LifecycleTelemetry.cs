@@ -16,6 +16,7 @@ public sealed class LifecycleTelemetry
     private readonly Counter<long> _removedBytes;
     private readonly Counter<long> _partitions;
     private readonly Histogram<double> _passDuration;
+    private readonly Counter<long> _passFailures;
     private readonly TimeProvider _timeProvider;
 
     public LifecycleTelemetry(TimeProvider timeProvider)
@@ -28,6 +29,8 @@ public sealed class LifecycleTelemetry
         _partitions = _meter.CreateCounter<long>(
             "ingest.worker.lifecycle.partitions", "{partition}", "Partitions of the expiring tables created ahead or dropped, by action.");
         _passDuration = _meter.CreateHistogram<double>("ingest.worker.lifecycle.pass.duration", "s", "Time of one maintenance pass.");
+        _passFailures = _meter.CreateCounter<long>(
+            "ingest.worker.lifecycle.pass.failures", "{pass}", "Maintenance passes that failed (the database away, say); the next one tries again.");
         _meter.CreateObservableGauge(
             "ingest.worker.lifecycle.oldest_payload_age",
             () => _oldest.Select(p => new Measurement<double>(
@@ -53,6 +56,9 @@ public sealed class LifecycleTelemetry
             _oldest[project] = oldest;
         }
     }
+
+    /// <summary>Records a pass that failed.</summary>
+    public void Failed() => _passFailures.Add(1);
 
     private void Removed(Removed removed, string reason)
     {

@@ -110,7 +110,8 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
         var rows = await scenario.Database.AllAsync(ct);
         var big = Assert.Single(rows, r => r.SessionId == "big");
         Assert.Equal((0L, newId, (long)bytes.Length), (big.Seq, big.PayloadId, big.Length));
-        Assert.True(big.Position > rows.Where(r => r.SessionId == "small").Max(r => r.Position), "the redriven payload is stored after what came before it");
+        // Positions count within a session; the redriven payload's row was written after every "small" one.
+        Assert.True(big.StoredAt > rows.Where(r => r.SessionId == "small").Max(r => r.StoredAt), "the redriven payload is stored after what came before it");
         Assert.Equal(bytes, await Chunks.ReassembleAsync(scenario.ConnectionString, newId, ct));
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, $"SELECT count(*) FROM ingest.payload_chunks WHERE payload_id = '{oldId}'", ct));
         Assert.Equal(0, await Sql.ScalarAsync(scenario.ConnectionString, "SELECT count(*) FROM ingest.pending_uploads", ct));
