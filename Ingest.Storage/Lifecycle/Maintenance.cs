@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using static Ingest.Storage.Sql.Db;
 
@@ -21,7 +22,8 @@ public sealed record MaintenanceReport(
 /// expired partitions detached and dropped, erased sessions and projects purged (rows, chunks, pending uploads), tombstones
 /// past their time forgotten.
 /// </summary>
-public sealed class Maintenance(NpgsqlDataSource dataSource, Partitions partitions, RetentionPolicy retention, TimeProvider timeProvider)
+public sealed class Maintenance(
+    NpgsqlDataSource dataSource, Partitions partitions, RetentionPolicy retention, IOptions<LifecycleOptions> options, TimeProvider timeProvider)
 {
     /// <summary>Advisory lock key of the pass ("ingestlc").</summary>
     private const long LockKey = 0x696E676573746C63;
@@ -56,7 +58,7 @@ public sealed class Maintenance(NpgsqlDataSource dataSource, Partitions partitio
         var pending = await PurgeErasedAsync(erased, ct);
 
         var expired = new Removed();
-        foreach (var project in projects)
+        foreach (var project in options.Value.SweepExpiredRows ? projects : [])
         {
             var keep = retention.For(project);
             await Removal.AllPayloadsAsync(dataSource, project, "p.received_at < now() - $2::interval",

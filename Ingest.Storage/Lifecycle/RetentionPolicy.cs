@@ -27,6 +27,14 @@ public sealed class LifecycleOptions
     /// back to the operating system (the partition is dropped) within PartitionInterval + CheckInterval of its last expiry.
     /// </summary>
     public TimeSpan PartitionInterval { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// <c>Ingest:Lifecycle:SweepExpiredRows</c>: remove each payload as soon as it expires (default true), through the
+    /// <c>(project, received_at)</c> index, a slice at a time. False leaves expired rows (unreadable) until their partition
+    /// is dropped — cheaper for the database, removal within Retention + PartitionInterval + CheckInterval — and a shortened
+    /// retention is then applied physically only as the partitions of the old expiry go.
+    /// </summary>
+    public bool SweepExpiredRows { get; set; } = true;
 }
 
 /// <summary>

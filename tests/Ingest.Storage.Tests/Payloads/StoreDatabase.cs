@@ -24,7 +24,7 @@ public sealed class StoreDatabase : IAsyncDisposable
         var options = new LifecycleOptions { DefaultRetention = Retention.Default, PartitionInterval = partitionInterval ?? TimeSpan.FromDays(1) };
         Partitions = new Partitions(dataSource, Options.Create(options), Retention, TimeProvider.System);
         Store = new PayloadStore(dataSource, NullLogger<PayloadStore>.Instance, Retention, Partitions, TimeProvider.System);
-        Maintenance = new Maintenance(dataSource, Partitions, Retention, TimeProvider.System);
+        Maintenance = new Maintenance(dataSource, Partitions, Retention, Options.Create(options), TimeProvider.System);
     }
 
     public NpgsqlDataSource DataSource { get; }
