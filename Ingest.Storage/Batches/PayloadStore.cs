@@ -165,7 +165,7 @@ public sealed class PayloadStore
                 // Applied order is offset order: the whole payloads before this chunk go first.
                 await WriteWholeAsync(rows, payloads, expiries, run, results, cancellationToken);
                 run.Clear();
-                results[i] = await ChunkWriter.WriteAsync(rows, connection, transaction, payloads[i], expiries[i], cancellationToken);
+                results[i] = await ChunkWriter.WriteAsync(rows, connection, transaction, payloads[i], expiries[i], now, cancellationToken);
             }
         }
 

@@ -17,10 +17,11 @@ internal static class ChunkWriter
     /// <summary>
     /// Stages <paramref name="chunk"/> and, on the last one, stores its payload's row through <paramref name="rows"/>. The
     /// upload expires when its first staged chunk said (<paramref name="expiresAt"/> for a new one): all its chunks and its
-    /// row share one partition.
+    /// row share one partition; an upload already past it at <paramref name="now"/> is not continued.
     /// </summary>
     public static async Task<StoreResult> WriteAsync(
-        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, DateTimeOffset expiresAt, CancellationToken ct)
+        PayloadRows rows, NpgsqlConnection connection, NpgsqlTransaction transaction, IncomingPayload chunk, DateTimeOffset expiresAt,
+        DateTimeOffset now, CancellationToken ct)
     {
         var e = chunk.Envelope;
         if (e.IsAbort)
@@ -30,6 +31,11 @@ internal static class ChunkWriter
 
         var decoded = PayloadCodec.GetDecodedLength(chunk.Body);
         var pending = await PendingUploads.ReadAsync(connection, transaction, e.PayloadId, ct);
+        if (pending is { ExpiresAt: var uploadExpires } && uploadExpires <= now)
+        {
+            return new StoreResult(StoreOutcome.Expired); // the upload's first chunk was received longer ago than its retention
+        }
+
         expiresAt = pending?.ExpiresAt ?? expiresAt;
         if (pending is null && await StagedChunks.ExistsAsync(connection, transaction, e.PayloadId, e.ChunkIndex, ct))
         {
