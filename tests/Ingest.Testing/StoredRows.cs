@@ -81,11 +81,16 @@ public sealed class StoredRows(string connectionString)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
-        // As the worker does: partitions ahead, the session's row hands out the position and records the expiry range (30 days, the default).
+        // As the worker does: partitions ahead (a statement of their own: a partition cannot be created by a statement that
+        // also inserts into its table), then the session's row hands out the position and records the expiry range (30 days).
+        await using (var ensure = new NpgsqlCommand("SELECT ingest.ensure_partitions('payloads', now() + interval '32 days', interval '1 day')", connection))
+        {
+            await ensure.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var command = new NpgsqlCommand(
             """
-            WITH p AS (SELECT ingest.ensure_partitions('payloads', now() + interval '32 days', interval '1 day')),
-            s AS (
+            WITH s AS (
                 INSERT INTO ingest.sessions AS s (project, session_id, next_position, first_received_at, last_received_at,
                                                   min_expires_at, max_expires_at, keep_until)
                 VALUES ($1, $2, 1, now(), now(), now() + interval '30 days', now() + interval '30 days', now() + interval '30 days')
@@ -95,7 +100,7 @@ public sealed class StoredRows(string connectionString)
             INSERT INTO ingest.payloads
                 (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset,
                  received_at, expires_at)
-            SELECT $1, $2, $3, s.next_position, $4, $5, $6, $7, $8, $9, $10, $11, now(), now() + interval '30 days' FROM s, p
+            SELECT $1, $2, $3, s.next_position, $4, $5, $6, $7, $8, $9, $10, $11, now(), now() + interval '30 days' FROM s
             """,
             connection);
         object[] values =
