@@ -53,7 +53,7 @@ public static class EraseProjectCommand
                     : $"project {project} erased at {Time(erasure.ErasedAt)}");
                 w.WriteLine($"  sessions marked erased: {erasure.SessionsMarked} (already erased: {erasure.SessionsAlreadyErased})");
                 w.WriteLine($"  stored payloads, staged chunks and pending uploads: removed by the workers within {CheckIntervalText(checkInterval)}");
-                w.WriteLine($"  later payloads of the project are dropped until {Time(erasure.KeepUntil)} (its retention, {Span(retention)}, from now at least)");
+                w.WriteLine($"  later payloads of the project are dropped until {Time(erasure.KeepUntil)} (at least its retention, {Span(retention)}, from now)");
             });
         return 0;
     }
