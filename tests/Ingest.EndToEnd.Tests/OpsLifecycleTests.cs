@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Ingest.Storage.Schema;
 using Ingest.Testing;
-using Microsoft.Extensions.Configuration;
 using Npgsql;
+using static Ingest.EndToEnd.Tests.OpsLifecycle;
 
 namespace Ingest.EndToEnd.Tests;
 
@@ -18,10 +18,10 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     public async Task Erase_without_yes_exits_2_saying_what_it_would_do_and_records_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = await StoreAsync(ct);
+        var store = await StoreAsync(postgres, ct);
         await store.InsertAsync("acme", "s1", 0, [1], "application/json", 0, 0, ct);
 
-        var (code, output, error) = await OpsAsync(Settings(("Ingest:Projects:acme:Retention", "7.00:00:00")), "projects", "erase", "acme", "--db", store.ConnectionString);
+        var (code, output, error) = await RunAsync(Settings(("Ingest:Projects:acme:Retention", "7.00:00:00")), "projects", "erase", "acme", "--db", store.ConnectionString);
 
         Assert.Equal(2, code);
         Assert.Equal("", output);
@@ -37,15 +37,15 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     public async Task Erase_records_the_project_marks_its_sessions_leaves_other_projects_alone_and_can_be_repeated()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = await StoreAsync(ct);
+        var store = await StoreAsync(postgres, ct);
         foreach (var (project, session) in new[] { ("acme", "s1"), ("acme", "s2"), ("acme", "s2"), ("other", "s1") })
         {
             await store.InsertAsync(project, session, await ScalarAsync<long>(store, "SELECT count(*) FROM ingest.payloads", ct), [1], "application/json", 0, 0, ct);
         }
 
         var settings = Settings(("Ingest:Projects:acme:Retention", "2.00:00:00"));
-        var first = await OpsJsonAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
-        var again = await OpsJsonAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
+        var first = await JsonAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
+        var again = await JsonAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
 
         Assert.Equal((false, 2, 0, "2.00:00:00"), (first.GetProperty("alreadyErased").GetBoolean(), first.GetProperty("sessionsMarked").GetInt32(),
             first.GetProperty("sessionsAlreadyErased").GetInt32(), first.GetProperty("retention").GetString()));
@@ -58,7 +58,7 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
             "SELECT string_agg(project || '/' || session_id, ' ' ORDER BY session_id) FROM ingest.sessions WHERE erased_at IS NOT NULL", ct));
         Assert.Equal(4L, await store.CountAsync(ct)); // removing them is the workers' maintenance pass
 
-        var (code, text, _) = await OpsAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
+        var (code, text, _) = await RunAsync(settings, "projects", "erase", "acme", "--yes", "--db", store.ConnectionString);
         Assert.Equal(0, code);
         Assert.Contains("project acme was already erased at", text, StringComparison.Ordinal);
         Assert.Contains("removed by the workers within Ingest:Lifecycle:CheckInterval (00:01:00, the default)", text, StringComparison.Ordinal);
@@ -71,7 +71,7 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     [InlineData("an-id-that-is-far-too-long-for-a-project-an-id-that-is-far-too-long-for-a-project")]
     public async Task Erase_of_something_that_is_not_a_project_id_exits_2(string project)
     {
-        var (code, _, error) = await OpsAsync(Settings(), "projects", "erase", project, "--yes", "--db", "Host=unused");
+        var (code, _, error) = await RunAsync(Settings(), "projects", "erase", project, "--yes", "--db", "Host=unused");
 
         Assert.Equal(2, code);
         Assert.Contains("is not a project id", Assert.Single(error.Trim().Split('\n')), StringComparison.Ordinal);
@@ -81,7 +81,7 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     public async Task Lifecycle_json_reports_the_stored_rows_retention_and_erasures_and_flags_a_project_past_its_retention()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = await StoreAsync(ct);
+        var store = await StoreAsync(postgres, ct);
         await store.InsertAsync("short", "s1", 0, [1], "application/json", 0, 0, ct);
         await store.InsertAsync("short", "s1", 1, [1], "application/json", 0, 1, ct);
         await store.InsertAsync("long", "s1", 0, [1], "application/json", 0, 2, ct);
@@ -89,9 +89,9 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
         // Stored 2 hours ago: past a 1 hour retention (+ the 1 minute check interval), well within 30 days.
         await ScalarAsync<int>(store, "WITH u AS (UPDATE ingest.payloads SET received_at = now() - interval '2 hours' WHERE seq = 0 RETURNING 1) SELECT count(*)::int FROM u", ct);
         var settings = Settings(("Ingest:Projects:short:Retention", "01:00:00"), ("Ingest:Projects:quiet:Retention", "3.00:00:00"));
-        await OpsJsonAsync(settings, "projects", "erase", "gone", "--yes", "--db", store.ConnectionString);
+        await JsonAsync(settings, "projects", "erase", "gone", "--yes", "--db", store.ConnectionString);
 
-        var status = await OpsJsonAsync(settings, "lifecycle", "--db", store.ConnectionString);
+        var status = await JsonAsync(settings, "lifecycle", "--db", store.ConnectionString);
 
         Assert.Equal(("00:01:00", "30.00:00:00"), (status.GetProperty("checkInterval").GetString(), status.GetProperty("defaultRetention").GetString()));
         var projects = status.GetProperty("projects").EnumerateArray().ToDictionary(p => p.GetProperty("project").GetString()!);
@@ -126,10 +126,10 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     public async Task A_bad_retention_setting_exits_1_naming_the_key(string key, string value)
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = await StoreAsync(ct);
+        var store = await StoreAsync(postgres, ct);
         foreach (var args in BothCommands)
         {
-            var (code, _, error) = await OpsAsync(Settings((key, value)), [.. args, "--db", store.ConnectionString]);
+            var (code, _, error) = await RunAsync(Settings((key, value)), [.. args, "--db", store.ConnectionString]);
 
             Assert.True(code == 1, $"{string.Join(' ', args)}: exit {code}, {error}");
             Assert.Contains(key, Assert.Single(error.Trim().Split('\n')), StringComparison.Ordinal);
@@ -142,7 +142,7 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     public async Task By_default_the_settings_are_the_environment_variables_the_workers_read()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = await StoreAsync(ct);
+        var store = await StoreAsync(postgres, ct);
         // A valid retention for a project of this test's own: the hosts other tests start in this process read it too.
         var project = $"env-{Guid.NewGuid():N}";
         Environment.SetEnvironmentVariable($"Ingest__Projects__{project}__Retention", "01:23:00");
@@ -180,7 +180,7 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
 
         foreach (var args in BothCommands)
         {
-            var (code, _, error) = await OpsAsync(Settings(), [.. args, "--db", connectionString]);
+            var (code, _, error) = await RunAsync(Settings(), [.. args, "--db", connectionString]);
 
             Assert.True(code == 1, $"{string.Join(' ', args)}: exit {code}, {error}");
             Assert.Contains("older than migration 6", Assert.Single(error.Trim().Split('\n')), StringComparison.Ordinal);
@@ -193,45 +193,10 @@ public sealed class OpsLifecycleTests(PostgresFixture postgres)
     {
         foreach (var args in BothCommands)
         {
-            var (code, _, error) = await OpsAsync(Settings(), args);
+            var (code, _, error) = await RunAsync(Settings(), args);
 
             Assert.Equal(1, code);
             Assert.Contains("no database", Assert.Single(error.Trim().Split('\n')), StringComparison.Ordinal);
         }
-    }
-
-    private async Task<StoredRows> StoreAsync(CancellationToken ct)
-    {
-        var store = new StoredRows(await postgres.CreateDatabaseAsync(ct));
-        await store.ApplySchemaAsync(ct);
-        // The partitions StoredRows.InsertAsync needs, made ahead: it cannot create them in the statement that inserts.
-        await ScalarAsync<int>(store, "SELECT ingest.ensure_partitions('payloads', now() + interval '32 days', interval '1 day')", ct);
-        return store;
-    }
-
-    private static IConfiguration Settings(params (string Key, string Value)[] settings) =>
-        new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))).Build();
-
-    private static async Task<(int Code, string Output, string Error)> OpsAsync(IConfiguration settings, params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await Ops.Program.MainAsync(args, output, error, settings);
-        return (code, output.ToString(), error.ToString());
-    }
-
-    private static async Task<JsonElement> OpsJsonAsync(IConfiguration settings, params string[] args)
-    {
-        var (code, output, error) = await OpsAsync(settings, [.. args, "--json"]);
-        Assert.True(code == 0, $"ingest-ops {string.Join(' ', args)}: exit {code}, {error}");
-        return JsonDocument.Parse(output).RootElement;
-    }
-
-    private static async Task<T> ScalarAsync<T>(StoredRows store, string sql, CancellationToken ct)
-    {
-        await using var connection = new NpgsqlConnection(store.ConnectionString);
-        await connection.OpenAsync(ct);
-        await using var command = new NpgsqlCommand(sql, connection);
-        return (T)(await command.ExecuteScalarAsync(ct))!;
     }
 }

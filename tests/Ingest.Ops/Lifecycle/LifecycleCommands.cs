@@ -50,22 +50,26 @@ public static class LifecycleCommands
     internal static async Task<NpgsqlDataSource> OpenStoreAsync(OpsContext context, CancellationToken ct)
     {
         var source = NpgsqlDataSource.Create(context.Database);
+        bool ready;
         try
         {
-            if (!await LifecycleStatus.HasSchemaAsync(source, ct))
-            {
-                throw new OpsException(
-                    $"the store's schema is older than migration {LifecycleStatus.SchemaVersion} (lifecycle: ingest.sessions, ingest.erased_projects): "
-                    + "start a worker of this version first, it applies the schema");
-            }
-
-            return source;
+            ready = await LifecycleStatus.HasSchemaAsync(source, ct);
         }
-        catch (Exception ex) when (ex is OpsException or NpgsqlException)
+        catch (NpgsqlException ex)
         {
             await source.DisposeAsync();
-            throw ex as OpsException ?? new OpsException("cannot read the store", ex);
+            throw new OpsException("cannot read the store", ex);
         }
+
+        if (!ready)
+        {
+            await source.DisposeAsync();
+            throw new OpsException(
+                $"the store's schema is older than migration {LifecycleStatus.SchemaVersion} (lifecycle: ingest.sessions, ingest.erased_projects): "
+                + "start a worker of this version first, it applies the schema");
+        }
+
+        return source;
     }
 
     /// <summary>A retention or interval as configuration writes it (<c>30.00:00:00</c>).</summary>
