@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Confluent.Kafka;
 using Ingest.Storage.Lifecycle;
@@ -5,10 +6,17 @@ using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Ops;
 
-/// <summary>What every command needs: where the broker and the store are, the topic, and how to print.</summary>
-public sealed class OpsContext(string? bootstrap, string? database, string topic, bool json, TextWriter output)
+/// <summary>
+/// What every command needs: where the broker and the store are, the topic, how to print, and the settings the API and
+/// workers read (<paramref name="settings"/>; by default the environment variables, <c>Ingest__Projects__{p}__Retention</c>…).
+/// </summary>
+public sealed class OpsContext(string? bootstrap, string? database, string topic, bool json, TextWriter output, IConfiguration? settings = null)
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    // Relaxed escaping: the JSON goes to a terminal or a script, never into HTML, and "+" or "'" read better unescaped.
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public string Topic => topic;
 
@@ -46,13 +54,22 @@ public sealed class OpsContext(string? bootstrap, string? database, string topic
         get
         {
             var options = new LifecycleOptions();
-            Configuration.GetSection(LifecycleOptions.Section).Bind(options);
+            try
+            {
+                Configuration.GetSection(LifecycleOptions.Section).Bind(options);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // The binder names the key: "Failed to convert configuration value at 'Ingest:Lifecycle:CheckInterval' …".
+                throw new OpsException(ex.Message);
+            }
+
             options.DefaultRetention = Retention.Default;
             return options;
         }
     }
 
-    private static IConfiguration Configuration => new ConfigurationBuilder().AddEnvironmentVariables().Build();
+    private IConfiguration Configuration { get; } = settings ?? EnvironmentSettings();
 
     /// <summary>The store's connection string when one was given (some commands only need it for some data).</summary>
     public string? DatabaseOrNull => database is { Length: > 0 } ? database : null;
@@ -74,6 +91,9 @@ public sealed class OpsContext(string? bootstrap, string? database, string topic
             EnablePartitionEof = true,
             FetchWaitMaxMs = 10,
         }).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
+
+    /// <summary>The environment variables, read as the API and workers read them (<c>__</c> separates sections).</summary>
+    public static IConfiguration EnvironmentSettings() => new ConfigurationBuilder().AddEnvironmentVariables().Build();
 
     public void Print(object value, Action<TextWriter> text)
     {

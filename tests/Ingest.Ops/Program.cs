@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Confluent.Kafka;
 using Ingest.Contracts;
+using Ingest.Ops.Lifecycle;
 using Ingest.Ops.Redrive;
+using Microsoft.Extensions.Configuration;
 
 namespace Ingest.Ops;
 
@@ -14,14 +16,18 @@ public static class Program
 {
     public static async Task<int> Main(string[] args) => await MainAsync(args, Console.Out, Console.Error);
 
-    public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> MainAsync(string[] args, TextWriter output, TextWriter error) =>
+        MainAsync(args, output, error, OpsContext.EnvironmentSettings());
+
+    /// <summary>Runs with <paramref name="settings"/> in place of the environment variables (the keys as .NET configuration names them).</summary>
+    public static async Task<int> MainAsync(string[] args, TextWriter output, TextWriter error, IConfiguration settings)
     {
-        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Kafka__BootstrapServers") };
-        var db = new Option<string?>("--db") { Description = "Npgsql connection string of the store", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ConnectionStrings__Ingest") };
-        var topic = new Option<string>("--topic") { Description = "payload topic", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Ingest__Topic") ?? IngestTopics.Payloads };
+        var bootstrap = new Option<string?>("--bootstrap") { Description = "Kafka bootstrap servers", Recursive = true, DefaultValueFactory = _ => settings["Kafka:BootstrapServers"] };
+        var db = new Option<string?>("--db") { Description = "Npgsql connection string of the store", Recursive = true, DefaultValueFactory = _ => settings["ConnectionStrings:Ingest"] };
+        var topic = new Option<string>("--topic") { Description = "payload topic", Recursive = true, DefaultValueFactory = _ => settings["Ingest:Topic"] ?? IngestTopics.Payloads };
         var json = new Option<bool>("--json") { Description = "print JSON", Recursive = true };
 
-        OpsContext Context(ParseResult p) => new(p.GetValue(bootstrap), p.GetValue(db), p.GetValue(topic)!, p.GetValue(json), output);
+        OpsContext Context(ParseResult p) => new(p.GetValue(bootstrap), p.GetValue(db), p.GetValue(topic)!, p.GetValue(json), output, settings);
 
         var partitions = new Option<int>("--partitions") { Description = "partitions for a new topic (fixed for its life)", DefaultValueFactory = _ => 12 };
         var replication = new Option<short?>("--replication-factor") { Description = "default min(3, brokers)" };
@@ -90,6 +96,8 @@ public static class Program
             replay,
             new Command("dlq", "the dead-letter topic") { list, show, redrive },
             new Command("sessions", "stored sessions") { sessionShow },
+            LifecycleCommands.Projects(Context, error),
+            LifecycleCommands.Status(Context),
             TokenCommand.Create(json, output),
         };
 
