@@ -65,6 +65,10 @@ public sealed class ProjectErasures(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
 
+        // A writer's batch for a session the project does not have yet checks erased_projects without any row to lock: a
+        // SHARE lock on ingest.sessions waits for the batches in flight and holds new ones back until the erasure commits,
+        // so every batch is wholly before it (its rows are purged) or sees it. Writes stall for as long as this transaction.
+        await ExecuteAsync(connection, transaction, "LOCK TABLE ingest.sessions IN SHARE MODE", ct);
         DateTimeOffset erasedAt, keepUntil;
         bool inserted;
         await using (var command = Command(connection, transaction, RecordSql, Text(project), Interval(retention)))

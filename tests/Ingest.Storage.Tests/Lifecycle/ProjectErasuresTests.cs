@@ -103,7 +103,7 @@ public sealed class ProjectErasuresTests(PostgresFixture postgres)
         await erasures.EraseAsync("gone", retention.For("gone"), ct);
 
         var partitions = new Partitions(db.DataSource, Options.Create(new LifecycleOptions()), retention, TimeProvider.System);
-        var report = await new Maintenance(db.DataSource, partitions, retention, TimeProvider.System).RunOnceAsync(ct);
+        var report = await new Maintenance(db.DataSource, partitions, retention, Options.Create(new LifecycleOptions()), TimeProvider.System).RunOnceAsync(ct);
 
         Assert.Equal(3, report.Erased.Payloads);
         Assert.Equal(1, report.PendingUploadsRemoved);
