@@ -14,7 +14,6 @@ namespace Ingest.Api.Lifecycle;
 /// </summary>
 public sealed class ErasureListener(
     NpgsqlDataSource dataSource,
-    SessionErasures erasures,
     ErasedSessions cache,
     RetentionPolicy retention,
     IOptions<ApiOptions> api,
@@ -82,7 +81,7 @@ public sealed class ErasureListener(
         }
 
         // After LISTEN: an erasure committed before it is in the load, one committed after it is notified.
-        await cache.ReloadAsync(erasures.LoadActiveAsync, ct);
+        await cache.ReloadAsync(token => SessionErasures.LoadActiveAsync(connection, token), ct);
         var loadedAt = time.GetTimestamp();
         cache.SetListening(true);
         _firstAttempt.TrySetResult();
@@ -93,8 +92,9 @@ public sealed class ErasureListener(
             var wait = api.Value.ErasureRefreshInterval - time.GetElapsedTime(loadedAt);
             if (wait <= TimeSpan.Zero)
             {
-                // Also proves the database still answers: a connection that silently died fails here, and is replaced.
-                await cache.ReloadAsync(erasures.LoadActiveAsync, ct);
+                // On the listening connection: one that silently died (a dropped idle TCP connection delivers nothing, and
+                // fails nothing, while it waits) fails here, and is replaced.
+                await cache.ReloadAsync(token => SessionErasures.LoadActiveAsync(connection, token), ct);
                 loadedAt = time.GetTimestamp();
                 Log.Reloaded(logger, cache.Count);
                 continue;

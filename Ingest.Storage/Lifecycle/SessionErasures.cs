@@ -75,7 +75,17 @@ public sealed class SessionErasures(NpgsqlDataSource dataSource, RetentionPolicy
     /// <summary>Every tombstone in force: erased sessions and erased projects whose <c>keep_until</c> is still ahead.</summary>
     public async Task<List<ErasureTombstone>> LoadActiveAsync(CancellationToken ct)
     {
-        await using var command = Command(dataSource, ActiveSql);
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return await LoadActiveAsync(connection, ct);
+    }
+
+    /// <summary>
+    /// <see cref="LoadActiveAsync(CancellationToken)"/> on <paramref name="connection"/>: a listener loads on its listening
+    /// connection, so a load that succeeds also proves that connection alive.
+    /// </summary>
+    public static async Task<List<ErasureTombstone>> LoadActiveAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = Command(connection, null, ActiveSql);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var tombstones = new List<ErasureTombstone>();
         while (await reader.ReadAsync(ct))

@@ -56,7 +56,9 @@ public sealed class ErasureReconnectTests(KafkaFixture kafka)
         Assert.Matches(@"(?m)^ingest_api_erasure_listening(\{[^}]*\})? 0( |$)", await anonymous.GetStringAsync("/metrics", ct));
 
         await cluster.ResumeAsync(ct);
-        await Eventually.TrueAsync(() => api.Erased().Listening, TimeSpan.FromSeconds(60), "the API listens once Postgres is up", ct);
+        // Both: the exporter of one API in a process shows the Ingest.Api meters of all of them (see MetricsTests).
+        await Eventually.TrueAsync(
+            () => api.Erased().Listening && eraser.Erased().Listening, TimeSpan.FromSeconds(60), "the APIs listen once Postgres is up", ct);
         await EraseAsync(erase, "s1", ct);
         await WaitForGoneAsync(ingest, "s1", ct);
         var metrics = await anonymous.GetStringAsync("/metrics", ct);
