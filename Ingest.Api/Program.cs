@@ -1,6 +1,7 @@
 using Ingest.Api.Auth;
 using Ingest.Api.Health;
 using Ingest.Api.Kafka;
+using Ingest.Api.Lifecycle;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Ingest.Api.Recorder;
@@ -9,6 +10,7 @@ using Ingest.Api.Sessions;
 using Ingest.Api.Status;
 using Ingest.Api.Telemetry;
 using Ingest.Hosting;
+using Ingest.Storage.Lifecycle;
 
 namespace Ingest.Api;
 
@@ -30,6 +32,8 @@ public static class Program
         builder.AddPayloadIngest();
         builder.AddKafkaProducer();
         builder.AddSessionReader();
+        builder.AddRetentionPolicy();
+        builder.AddSessionErasure();
         builder.AddApiTelemetry();
         builder.AddPipelineStatus();
         builder.AddRecorderSdk();
@@ -41,6 +45,7 @@ public static class Program
         app.UseApiKeyAuth();
         app.MapPayloadEndpoints();
         app.MapSessionEndpoints();
+        app.MapErasureEndpoints();
         app.MapHealthEndpoints();
         app.MapStatusEndpoints();
         app.MapRecorderSdk();

@@ -11,6 +11,9 @@ public enum ApiScopes
 
     /// <summary>Read stored sessions and payloads (<c>read</c>).</summary>
     Read = 2,
+
+    /// <summary>Erase sessions (<c>erase</c>): <c>DELETE /v1/sessions/{sessionId}</c>.</summary>
+    Erase = 4,
 }
 
 /// <summary>Scope names as they appear in configuration, claims and authorization policies.</summary>
@@ -18,9 +21,13 @@ public static class ApiScope
 {
     public const string Ingest = "ingest";
     public const string Read = "read";
+    public const string Erase = "erase";
+
+    /// <summary>How start-up messages name the valid values of a key's <c>Scopes</c>.</summary>
+    public const string Usage = $"a comma-separated list of {Ingest}, {Read} and {Erase} (e.g. {Ingest},{Read})";
 
     /// <summary>
-    /// Parses a comma-separated scope list (<c>ingest</c>, <c>read</c>, <c>ingest,read</c>; spaces around
+    /// Parses a comma-separated scope list (<c>ingest</c>, <c>read</c>, <c>erase</c>, <c>ingest,read</c>, <c>read,erase</c> …; spaces around
     /// names are ignored). Fails on an empty list or an unknown name, which is returned in <paramref name="unknown"/>.
     /// </summary>
     public static bool TryParse(string? text, out ApiScopes scopes, out string? unknown)
@@ -36,6 +43,9 @@ public static class ApiScope
                     break;
                 case Read:
                     scopes |= ApiScopes.Read;
+                    break;
+                case Erase:
+                    scopes |= ApiScopes.Erase;
                     break;
                 default:
                     unknown = part;
@@ -58,6 +68,11 @@ public static class ApiScope
         if (scopes.HasFlag(ApiScopes.Read))
         {
             yield return Read;
+        }
+
+        if (scopes.HasFlag(ApiScopes.Erase))
+        {
+            yield return Erase;
         }
     }
 }

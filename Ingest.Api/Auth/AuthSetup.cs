@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Auth;
 
-/// <summary>API-key authentication, the <c>ingest</c>/<c>read</c> policies and CORS for browser recorders.</summary>
+/// <summary>API-key authentication, the <c>ingest</c>/<c>read</c>/<c>erase</c> policies and CORS for browser recorders.</summary>
 public static class AuthSetup
 {
     /// <summary>CORS policy of the payload POST endpoint.</summary>
@@ -27,7 +27,8 @@ public static class AuthSetup
                 ApiKeyAuthenticationHandler.SchemeName, configureOptions: null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(ApiScope.Ingest, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiClaims.Scope, ApiScope.Ingest))
-            .AddPolicy(ApiScope.Read, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiClaims.Scope, ApiScope.Read));
+            .AddPolicy(ApiScope.Read, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiClaims.Scope, ApiScope.Read))
+            .AddPolicy(ApiScope.Erase, policy => policy.RequireAuthenticatedUser().RequireClaim(ApiClaims.Scope, ApiScope.Erase));
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeAuthorizationResultHandler>();
 
         builder.Services.AddCors();

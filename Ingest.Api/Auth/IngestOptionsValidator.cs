@@ -123,8 +123,8 @@ public sealed class IngestOptionsValidator : IValidateOptions<IngestOptions>
         if (!ApiScope.TryParse(options.Scopes, out _, out var unknown))
         {
             failures.Add(unknown is null or ""
-                ? $"{key}:Scopes is empty; use {ApiScope.Ingest}, {ApiScope.Read} or {ApiScope.Ingest},{ApiScope.Read}."
-                : $"{key}:Scopes has unknown scope '{unknown}'; use {ApiScope.Ingest}, {ApiScope.Read} or {ApiScope.Ingest},{ApiScope.Read}.");
+                ? $"{key}:Scopes is empty; use {ApiScope.Usage}."
+                : $"{key}:Scopes has unknown scope '{unknown}'; use {ApiScope.Usage}.");
         }
     }
 }

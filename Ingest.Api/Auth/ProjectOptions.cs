@@ -47,7 +47,10 @@ public sealed class ApiKeyOptions
     /// <summary>Hex SHA-256 of the UTF-8 key (64 hex digits, either case).</summary>
     public string? Sha256 { get; set; }
 
-    /// <summary><c>ingest</c>, <c>read</c> or <c>ingest,read</c>.</summary>
+    /// <summary>
+    /// Comma-separated scopes: <c>ingest</c> (post payloads), <c>read</c> (read sessions back), <c>erase</c> (erase sessions),
+    /// e.g. <c>ingest,read</c> or <c>read,erase</c>.
+    /// </summary>
     public string? Scopes { get; set; }
 
     /// <summary>

@@ -94,6 +94,13 @@ public sealed class ApiOptions
     public TimeSpan UploadIdleTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// How often the API loads every erasure tombstone again (it also listens for new ones, which reach it within about a
+    /// second): the longest another replica's erasure can go unseen here if a notification is lost. Default 30 s. Posts
+    /// accepted meanwhile are dropped by the workers, never stored.
+    /// </summary>
+    public TimeSpan ErasureRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Limits every project gets unless <c>Ingest:Projects:{p}:Limits</c> says otherwise: 256 uploads at once (the
     /// benchmark's highest concurrency), no request or byte rate limit, and no <c>BudgetShare</c>: each project then
     /// gets 1 / the number of projects of the in-flight budget, at least a quarter (<see cref="Backpressure.InFlightBudget.DefaultShare"/>).

@@ -92,6 +92,11 @@ public sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
             failures.Add($"{ApiOptions.Section}:UploadIdleTimeout must be between 100 ms and 1 hour; got {options.UploadIdleTimeout}.");
         }
 
+        if (options.ErasureRefreshInterval < TimeSpan.FromSeconds(1) || options.ErasureRefreshInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{ApiOptions.Section}:ErasureRefreshInterval must be between 1 s and 1 hour; got {options.ErasureRefreshInterval}.");
+        }
+
         options.ProjectLimits.Validate($"{ApiOptions.Section}:ProjectLimits", isKey: false, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Ingest.Api.Auth;
+using Ingest.Api.Lifecycle;
 using Ingest.Api.Limits;
 using Ingest.Api.Problems;
 using Ingest.Api.Telemetry;
@@ -31,7 +32,8 @@ public static class PayloadEndpoints
         app.MapPost("/v1/sessions/{sessionId}/payloads", IngestAsync)
             .RequireAuthorization(ApiScope.Ingest)
             .RequireProjectOrigin()
-            .RequireSessionToken();
+            .RequireSessionToken()
+            .RefuseErasedSessions();
         return app;
     }
 

@@ -27,6 +27,7 @@ public sealed record ApiProblem(string Slug, int Status, string Title)
     public static readonly ApiProblem SessionTokenTooLongLived = new("session-token-too-long-lived", 403, "Session write token lives too long");
     public static readonly ApiProblem SessionNotFound = new("session-not-found", 404, "Session not found");
     public static readonly ApiProblem PayloadNotFound = new("payload-not-found", 404, "Payload not found");
+    public static readonly ApiProblem SessionErased = new("session-erased", 410, "Session erased");
     public static readonly ApiProblem PayloadTooLarge = new("payload-too-large", 413, "Payload too large");
     public static readonly ApiProblem MessageTooLarge = new("message-too-large", 413, "Kafka refuses a chunk as too large");
     public static readonly ApiProblem IncompleteBody = new("incomplete-body", 400, "Request body incomplete");

@@ -4,6 +4,7 @@ using Ingest.Api.Problems;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.Identity;
 using Ingest.Storage.Reading;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Ingest.Api.Sessions;
 
@@ -111,7 +112,8 @@ public static class SessionEndpoints
             stored, $"{sessionId}-{number}.bin", reader, error => Log.CorruptPayload(logger, projectId, sessionId, number, error));
     }
 
-    private static IResult InvalidSessionId() =>
+    /// <summary>The 400 for a session id that does not match the contract's pattern (also the DELETE's).</summary>
+    internal static ProblemHttpResult InvalidSessionId() =>
         ApiProblem.InvalidSessionId.Result($"sessionId must match ^[A-Za-z0-9_-]{{1,{Ids.MaxSessionIdLength}}}$.", "sessionId");
 
     private static IResult SessionNotFound(string sessionId) =>

@@ -9,7 +9,7 @@ using Npgsql;
 namespace Ingest.Api.Sessions;
 
 /// <summary>
-/// A read that fails because Postgres is briefly out of reach (down, restarting, refusing connections, out of
+/// A read or an erasure that fails because Postgres is briefly out of reach (down, restarting, refusing connections, out of
 /// resources, a timeout) is answered 503 <c>database-unavailable</c> with <c>Retry-After</c>, as a broker outage is on the
 /// ingest side, instead of a generic 500: the client may simply try again. Other database errors stay 500.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed class StoreUnavailableHandler(IProblemDetailsService problems, IOp
             return false;
         }
 
-        Log.StoreUnavailable(logger, httpContext.Request.Path, exception.Message);
+        Log.StoreUnavailable(logger, httpContext.Request.Method, httpContext.Request.Path, exception.Message);
         httpContext.Response.StatusCode = ApiProblem.DatabaseUnavailable.Status;
         httpContext.Response.Headers.RetryAfter = api.Value.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext

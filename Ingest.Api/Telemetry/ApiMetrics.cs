@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Ingest.Api.Backpressure;
+using Ingest.Api.Lifecycle;
 
 namespace Ingest.Api.Telemetry;
 
@@ -23,7 +24,7 @@ public sealed class ApiMetrics
     /// <summary><c>HttpContext.Items</c> key under which an endpoint names why it refused a request.</summary>
     public const string RefusalReasonKey = "ingest.refusal.reason";
 
-    public ApiMetrics(IMeterFactory meterFactory, InFlightBudget budget, BacklogGuard backlog)
+    public ApiMetrics(IMeterFactory meterFactory, InFlightBudget budget, BacklogGuard backlog, ErasedSessions erased)
     {
         var meter = meterFactory.Create(ApiTelemetry.Name);
         _payloadsAccepted = meter.CreateCounter<long>(
@@ -61,6 +62,12 @@ public sealed class ApiMetrics
             () => backlog.Limit is { } limit ? [new Measurement<long>(limit.Bytes)] : Array.Empty<Measurement<long>>(),
             "By",
             "Most bytes a partition may hold accepted and not yet committed before new payloads for it get 503 (absent while the guard is off).");
+        meter.CreateObservableGauge(
+            "ingest.api.erasure.tombstones", () => erased.Count, "{tombstone}",
+            "Erased sessions and projects whose posts this instance refuses with 410 (expired ones until the next full load).");
+        meter.CreateObservableGauge(
+            "ingest.api.erasure.listening", () => erased.Listening ? 1 : 0, "{state}",
+            "1 while this instance listens for erasures made elsewhere; 0 at start-up and while the database cannot be reached.");
         _produceDuration = meter.CreateHistogram<double>(
             "ingest.api.produce.duration",
             "s",

@@ -63,7 +63,14 @@ public sealed class OptionsValidationTests
         var failure = Assert.Single(Failures(OneProject("p1", scopes: "ingest,admin")));
 
         Assert.StartsWith("Ingest:Projects:p1:Keys:0:Scopes has unknown scope 'admin'", failure, StringComparison.Ordinal);
+        Assert.Contains("ingest, read and erase", failure, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("erase")]
+    [InlineData("read,erase")]
+    [InlineData("ingest,read,erase")]
+    public void Keys_may_hold_erase_beside_ingest_and_read(string scopes) => Assert.Empty(Failures(OneProject("p1", scopes: scopes)));
 
     [Fact]
     public void Missing_scopes_names_the_key()

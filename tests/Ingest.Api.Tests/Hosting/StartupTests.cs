@@ -19,6 +19,9 @@ public sealed class StartupTests
     [InlineData("--Api:InFlightBudgetBytes=1000", "Api:InFlightBudgetBytes")]
     [InlineData("--Api:BudgetWaitTimeout=00:00:00", "Api:BudgetWaitTimeout")]
     [InlineData("--Api:ShutdownTimeout=-00:00:01", "Api:ShutdownTimeout")]
+    [InlineData("--Api:ErasureRefreshInterval=00:00:00", "Api:ErasureRefreshInterval")]
+    [InlineData("--Ingest:Lifecycle:CheckInterval=00:00:00", "Ingest:Lifecycle:CheckInterval")]
+    [InlineData("--Ingest:Projects:p1:Retention=forever", "Ingest:Projects:p1:Retention")]
     [InlineData("--ConnectionStrings:Ingest=", "ConnectionStrings:Ingest")]
     [InlineData("--Kafka:BootstrapServers=", "Kafka:BootstrapServers")]
     public async Task Start_fails_naming_the_bad_key(string badArg, string key)

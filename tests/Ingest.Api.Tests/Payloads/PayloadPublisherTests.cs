@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Ingest.Api.Auth;
 using Ingest.Api.Backpressure;
 using Ingest.Api.Kafka;
+using Ingest.Api.Lifecycle;
 using Ingest.Api.Payloads;
 using Ingest.Api.Problems;
 using Ingest.Api.Telemetry;
@@ -118,7 +119,7 @@ public sealed class PayloadPublisherTests(KafkaFixture kafka)
                 Options.Create(settings), api, new KafkaClientLog(NullLogger<KafkaClientLog>.Instance), NullLogger<PayloadProducer>.Instance);
             Budget = new InFlightBudget(api, ingest);
             var backlog = new BacklogGuard(Time);
-            var metrics = new ApiMetrics(_services.GetRequiredService<IMeterFactory>(), Budget, backlog);
+            var metrics = new ApiMetrics(_services.GetRequiredService<IMeterFactory>(), Budget, backlog, new ErasedSessions(Time));
             var abort = new UploadAbort(_producer, metrics, NullLogger<UploadAbort>.Instance);
             Publisher = new PayloadPublisher(_producer, Budget, backlog, abort, ingest, api, Time, metrics, NullLogger<PayloadPublisher>.Instance);
             _body = PayloadBodyStream.Open(Pipe.Reader, ContentCoding.Identity, api.Value.MaxPayloadBytes, IdleTimeout, Time);
