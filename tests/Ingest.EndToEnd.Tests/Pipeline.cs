@@ -16,6 +16,7 @@ public sealed class Pipeline : IAsyncDisposable
     public const string ReadOnlyKey = TestApiKeys.ReadOnlyKey;
     public const string IngestOnlyKey = TestApiKeys.IngestOnlyKey;
     public const string OtherProjectKey = TestApiKeys.OtherProjectKey;
+    public const string ReadEraseKey = TestApiKeys.ReadEraseKey;
 
     private readonly KafkaFixture _kafka;
     private readonly List<RunningApp> _workers = [];
@@ -63,10 +64,13 @@ public sealed class Pipeline : IAsyncDisposable
         return _api;
     }
 
-    public async Task<RunningApp> StartWorkerAsync(CancellationToken cancellationToken)
+    public Task<RunningApp> StartWorkerAsync(CancellationToken cancellationToken) => StartWorkerAsync([], cancellationToken);
+
+    /// <summary>Starts a worker with <paramref name="extraArgs"/> (configuration as command-line arguments) on top of the common ones.</summary>
+    public async Task<RunningApp> StartWorkerAsync(IEnumerable<string> extraArgs, CancellationToken cancellationToken)
     {
         var worker = await RunningApp.StartAsync(
-            Ingest.Worker.Program.Build, [.. CommonArgs(), $"--Worker:GroupId={GroupId}"], cancellationToken);
+            Ingest.Worker.Program.Build, [.. CommonArgs(), $"--Worker:GroupId={GroupId}", .. extraArgs], cancellationToken);
         _workers.Add(worker);
         return worker;
     }

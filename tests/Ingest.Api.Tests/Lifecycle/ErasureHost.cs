@@ -11,11 +11,11 @@ public static class ErasureHost
 {
     public const string EraseKey = "p1-erase-only-key";
 
-    /// <summary>p1 has keys 0-2 in <see cref="Ingest.Testing.Hosting.TestApiKeys"/>: this one is the fourth.</summary>
+    /// <summary>p1 has keys 0-3 in <see cref="Ingest.Testing.Hosting.TestApiKeys"/>: this one is the fifth.</summary>
     public static readonly string[] EraseKeyArgs =
     [
-        $"--Ingest:Projects:{ApiHost.Project}:Keys:3:Sha256={ApiHost.Sha256Hex(EraseKey)}",
-        $"--Ingest:Projects:{ApiHost.Project}:Keys:3:Scopes=erase",
+        $"--Ingest:Projects:{ApiHost.Project}:Keys:4:Sha256={ApiHost.Sha256Hex(EraseKey)}",
+        $"--Ingest:Projects:{ApiHost.Project}:Keys:4:Scopes=erase",
     ];
 
     public static Task<ApiHost> StartAsync(KafkaFixture kafka, string topic, string database, CancellationToken ct, params string[] extraArgs) =>

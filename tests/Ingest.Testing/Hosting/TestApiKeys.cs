@@ -4,7 +4,7 @@ using System.Text;
 namespace Ingest.Testing.Hosting;
 
 /// <summary>
-/// The API keys tests configure: project p1 with a read+ingest, a read-only and an ingest-only key, and
+/// The API keys tests configure: project p1 with a read+ingest, a read-only, an ingest-only and a read+erase key, and
 /// project p2 with one key, to check scopes and isolation. Only their SHA-256 reaches configuration.
 /// </summary>
 public static class TestApiKeys
@@ -15,6 +15,7 @@ public static class TestApiKeys
     public const string ReadOnlyKey = "p1-read-only-key";
     public const string IngestOnlyKey = "p1-ingest-only-key";
     public const string OtherProjectKey = "p2-ingest-read-key";
+    public const string ReadEraseKey = "p1-read-erase-key";
 
     public static string Sha256Hex(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
@@ -26,6 +27,7 @@ public static class TestApiKeys
             (Project, IngestReadKey, "ingest,read"),
             (Project, ReadOnlyKey, "read"),
             (Project, IngestOnlyKey, "ingest"),
+            (Project, ReadEraseKey, "read,erase"),
             (OtherProject, OtherProjectKey, "ingest,read"),
         ];
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
