@@ -135,7 +135,7 @@ for (( n=1; n<=workers; n++ )); do
 done
 
 dotnet Ingest.Api/bin/Release/net10.0/Ingest.Api.dll --urls "http://127.0.0.1:${http_port}" \
-  "--Ingest:Projects:dev:Keys:0:Sha256=${dev_key_sha256}" "--Ingest:Projects:dev:Keys:0:Scopes=ingest,read" \
+  "--Ingest:Projects:dev:Keys:0:Sha256=${dev_key_sha256}" "--Ingest:Projects:dev:Keys:0:Scopes=ingest,read,erase" \
   >"$state/logs/api.log" 2>&1 &
 pids+=("$!")
 
@@ -149,7 +149,7 @@ curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 \
 echo
 echo "Ingest is up."
 echo "  API:      http://127.0.0.1:${http_port}   (log: $state/logs/api.log)"
-echo "  Dev key:  Authorization: Bearer ${dev_key}   (project 'dev', scopes ingest,read)"
+echo "  Dev key:  Authorization: Bearer ${dev_key}   (project 'dev', scopes ingest,read,erase)"
 echo "  Broker:   ${Kafka__BootstrapServers}"
 echo "Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true
