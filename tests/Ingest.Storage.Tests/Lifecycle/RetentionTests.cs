@@ -5,7 +5,7 @@ using Ingest.Storage.Reading;
 using Ingest.Storage.Tests.Payloads;
 using Ingest.Testing;
 
-namespace Ingest.Storage.Tests.Expiry;
+namespace Ingest.Storage.Tests.Lifecycle;
 
 /// <summary>Retention against a real Postgres: what is past it is not stored, not readable, removed, and its partitions dropped.</summary>
 public sealed class RetentionTests(PostgresFixture postgres)

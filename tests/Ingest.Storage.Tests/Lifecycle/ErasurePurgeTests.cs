@@ -5,7 +5,7 @@ using Ingest.Storage.Reading;
 using Ingest.Storage.Tests.Payloads;
 using Ingest.Testing;
 
-namespace Ingest.Storage.Tests.Expiry;
+namespace Ingest.Storage.Tests.Lifecycle;
 
 /// <summary>
 /// Erasure as the writer and the maintenance pass see it: once a session's (or project's) erasure is recorded, nothing more
