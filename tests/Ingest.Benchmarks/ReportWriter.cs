@@ -12,7 +12,8 @@ public static class ReportWriter
 {
     public static async Task WriteAsync(
         string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
-        IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, CancellationToken cancellationToken)
+        IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes,
+        CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
@@ -23,16 +24,17 @@ public static class ReportWriter
             measurements = measurements.Select(m => new { m.Scenario, m.Unit, m.Value, m.Baseline, m.BaselineName, m.Ratio, m.Target, m.MeetsTarget, m.Detail }),
             latencies,
             absolutes = absolutes.Select(a => new { a.Scenario, a.Value, a.Unit, a.Limit, a.WithinLimit, a.Detail }),
+            notes,
         }, new JsonSerializerOptions { WriteIndented = true });
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes, notes), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "latency.svg"), LatencyChart(latencies), cancellationToken);
     }
 
     private static string Markdown(
         string machine, string command, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyMeasurement> latencies,
-        IReadOnlyList<AbsoluteMeasurement> absolutes)
+        IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes)
     {
         var md = new StringBuilder();
         md.AppendLine("# Ingest benchmark report").AppendLine();
@@ -61,6 +63,15 @@ public static class ReportWriter
             {
                 var limit = a.Limit is { } l ? string.Create(CultureInfo.InvariantCulture, $"≤ {l:0.###} {a.Unit} {(a.WithinLimit == true ? "met" : "missed")}") : "—";
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Scenario} | {a.Value:0.0} {a.Unit} | {limit} | {a.Detail} |");
+            }
+        }
+
+        if (notes.Count > 0)
+        {
+            md.AppendLine().AppendLine("How these were measured:").AppendLine();
+            foreach (var note in notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
             }
         }
 
