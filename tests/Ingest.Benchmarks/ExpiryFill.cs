@@ -19,7 +19,10 @@ public sealed record ExpiryBlock(byte[] Body, long Length, long Checksum)
     }
 }
 
-/// <summary>Sizes in bytes: <c>ingest.payloads</c> (every partition, with TOAST and indexes), the named partitions of it, the database.</summary>
+/// <summary>
+/// Sizes in bytes, each with TOAST and indexes: <c>ingest.payloads</c> (its attached partitions), the named partitions (attached
+/// or detached, until dropped), the database.
+/// </summary>
 public sealed record TableSizes(long Payloads, long Partitions, long Database);
 
 /// <summary>
@@ -150,16 +153,16 @@ public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long 
         return names;
     }
 
-    /// <summary>Sizes of <c>ingest.payloads</c> (all its partitions, with TOAST and indexes), of <paramref name="partitions"/>, and of the database.</summary>
+    /// <summary>Sizes of <c>ingest.payloads</c>, of <paramref name="partitions"/> (while they exist), and of the database.</summary>
     public async Task<TableSizes> SizesAsync(IReadOnlyList<string> partitions, CancellationToken cancellationToken)
     {
         await using var command = source.CreateCommand(
             """
-            SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint,
-                   coalesce(sum(pg_total_relation_size(i.inhrelid)) FILTER (WHERE c.relname = ANY($1)), 0)::bigint,
+            SELECT (SELECT coalesce(sum(pg_total_relation_size(i.inhrelid)), 0)::bigint
+                    FROM pg_inherits i WHERE i.inhparent = 'ingest.payloads'::regclass),
+                   (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'ingest' AND c.relname = ANY($1)),
                    pg_database_size(current_database())
-            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            WHERE i.inhparent = 'ingest.payloads'::regclass
             """);
         command.Parameters.Add(new() { Value = partitions.ToArray() });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

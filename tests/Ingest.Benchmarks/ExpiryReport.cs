@@ -7,7 +7,8 @@ namespace Ingest.Benchmarks;
 public sealed record ExpiryRun(
     bool Sweep, long Rows, long Sessions, ExpiryBlock Block, double MaxRate, double Rate, TimeSpan Filled, TimeSpan Settled,
     DateTimeOffset T, IReadOnlyList<string> Partitions, DateTimeOffset LoadStart, ExpiryWatch Watch, string Load,
-    Percentiles Before, Percentiles During, Percentiles CommittedBefore, Percentiles CommittedDuring)
+    Percentiles Before, Percentiles During, Percentiles CommittedBefore, Percentiles CommittedDuring, (int Count, double Longest) Passes,
+    long FailedPasses, long Removed)
 {
     public string Name => string.Create(CultureInfo.InvariantCulture, $"expiry of {Rows:N0} rows, SweepExpiredRows={(Sweep ? "true" : "false")}");
 
@@ -30,7 +31,7 @@ public sealed class ExpiryReport(BenchOptions options)
     public IEnumerable<LatencyMeasurement> Latencies => _runs.SelectMany(run => new[]
     {
         Latency(run, "e2e before T (no expiry)", run.Before, string.Create(CultureInfo.InvariantCulture,
-            $"received_at → stored_at as the row above; 10 KB paced at {run.Rate:0}/s (half the max {run.MaxRate:0}/s measured in this run); received from load start + {Pace.Warmup.TotalSeconds:0.#} s and stored before the first row expired (T − 1 s): a {(run.T.AddSeconds(-1) - run.LoadStart - Pace.Warmup).TotalSeconds:0} s window")),
+            $"received_at → stored_at as the row above; 10 KB paced at {run.Rate:0}/s (half the max {run.MaxRate:0}/s, measured as the latency row does at the start of the first run); received from load start + {Pace.Warmup.TotalSeconds:0.#} s and stored before the first row expired (T − 1 s): a {(run.T.AddSeconds(-1) - run.LoadStart - Pace.Warmup).TotalSeconds:0} s window")),
         Latency(run, "e2e during expiry", run.During, string.Create(CultureInfo.InvariantCulture,
             $"received_at → stored_at; stored from T − 1 s on and received until the expiry was over (T + {(run.Watch.End - run.T).TotalSeconds:0.0} s); load: {run.Load}")),
         Latency(run, "received → committed before T", run.CommittedBefore,
@@ -69,8 +70,10 @@ public sealed class ExpiryReport(BenchOptions options)
         yield return new AbsoluteMeasurement($"{run.Name}: T → rows gone", run.Seconds(w.RowsGone), "s", sweepLimit.TotalSeconds,
             (w.RowsGone is null ? $"NOT gone {(w.End - run.T).TotalSeconds:0} s after T; " : "")
             + (run.Sweep
-                ? "no row of the project left; README: expired rows are removed within CheckInterval"
-                : "gone with their partition; README: with SweepExpiredRows=false within PartitionInterval + CheckInterval"));
+                ? "no row of the project left in ingest.payloads; README: expired rows are removed within CheckInterval"
+                : "no row of the project left in ingest.payloads: their partition detached; README: with SweepExpiredRows=false within PartitionInterval + CheckInterval")
+            + string.Create(CultureInfo.InvariantCulture,
+                $"; maintenance passes that ran from T − 1 s to the end: {run.Passes.Count}, the longest {run.Passes.Longest:0.0} s, {run.FailedPasses} failed; ingest.worker.lifecycle.removed{{project={ExpiryFill.Project}}} = {run.Removed:N0}"));
         yield return new AbsoluteMeasurement($"{run.Name}: ingest.payloads at T", w.AtT.Payloads / 1e6, "MB", null, string.Create(CultureInfo.InvariantCulture,
             $"of which {partitions}, holding the {run.Rows:N0} rows: {w.AtT.Partitions / 1e6:0} MB ({(double)w.AtT.Partitions / run.Rows:0} B a row with its index entries); database {w.AtT.Database / 1e6:0} MB"));
         if (!Pace.OnBoundary)
@@ -81,12 +84,12 @@ public sealed class ExpiryReport(BenchOptions options)
         yield return new AbsoluteMeasurement($"{run.Name}: T → partition dropped", run.Seconds(w.Dropped), "s",
             (ExpiryScenario.PartitionInterval + Pace.CheckInterval).TotalSeconds,
             (w.Dropped is null ? $"NOT dropped {(w.End - run.T).TotalSeconds:0} s after T; " : "")
-            + $"{partitions} gone from the catalog; README: a partition is dropped within PartitionInterval + CheckInterval of its last expiry");
+            + $"{partitions} gone from the catalog (detached, then dropped); README: a partition is dropped within PartitionInterval + CheckInterval of its last expiry");
         var grown = (w.After.Payloads - w.After.Partitions - (w.AtT.Payloads - w.AtT.Partitions)) / 1e6;
         yield return new AbsoluteMeasurement($"{run.Name}: ingest.payloads after the drop", w.After.Payloads / 1e6, "MB", null, string.Create(CultureInfo.InvariantCulture,
-            $"{partitions}: {w.After.Partitions / 1e6:0} MB (was {w.AtT.Partitions / 1e6:0} MB); the other partitions grew by {grown:0} MB with the paced traffic; database {w.After.Database / 1e6:0} MB (was {w.AtT.Database / 1e6:0} MB)")
+            $"{partitions}: {w.After.Partitions / 1e6:0} MB (was {w.AtT.Partitions / 1e6:0} MB); the other partitions grew by {grown:0} MB with the paced traffic from T to the drop; database {w.After.Database / 1e6:0} MB (was {w.AtT.Database / 1e6:0} MB)")
             + (w.AtRowsGone is { } g
-                ? string.Create(CultureInfo.InvariantCulture, $"; when the rows were gone and the partition not yet dropped it still took {g.Partitions / 1e6:0} MB")
+                ? string.Create(CultureInfo.InvariantCulture, $"; when no row was left in ingest.payloads and the partition not yet dropped, it still took {g.Partitions / 1e6:0} MB")
                 : ""));
     }
 }

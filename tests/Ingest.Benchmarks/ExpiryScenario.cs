@@ -25,16 +25,19 @@ public static class ExpiryScenario
     {
         var report = new ExpiryReport(options);
         var block = await ExpiryBlock.CreateAsync(cancellationToken);
+        double? maxRate = null; // measured in the first run, kept for the second: both modes under the same load
         foreach (var sweep in options.Smoke ? [true] : new[] { true, false })
         {
-            report.Add(await RunOnceAsync(stack, options, block, sweep, log, cancellationToken));
+            var run = await RunOnceAsync(stack, options, block, sweep, maxRate, log, cancellationToken);
+            maxRate = run.MaxRate;
+            report.Add(run);
         }
 
         return report;
     }
 
     private static async Task<ExpiryRun> RunOnceAsync(
-        Stack stack, BenchOptions options, ExpiryBlock block, bool sweep, TextWriter log, CancellationToken cancellationToken)
+        Stack stack, BenchOptions options, ExpiryBlock block, bool sweep, double? maxRate, TextWriter log, CancellationToken cancellationToken)
     {
         var pace = options.Smoke ? ExpiryPace.Smoke : ExpiryPace.Full;
         string[] settings = [
@@ -45,14 +48,14 @@ public static class ExpiryScenario
         var database = await stack.DatabaseAsync(cancellationToken);
         try
         {
-            using var commits = new CommitLatencies(topic);
+            using var samples = new WorkerSamples(topic);
             var worker = await stack.StartWorkerAsync(topic, database, cancellationToken, settings);
             await using (worker)
             {
                 var api = await stack.StartApiAsync(topic, database, cancellationToken, workersStore: true, settings);
                 await using (api)
                 {
-                    var run = await MeasureAsync(api, database, commits, block, sweep, options, pace, log, cancellationToken);
+                    var run = await MeasureAsync(api, database, samples, block, sweep, maxRate, options, pace, log, cancellationToken);
                     await api.StopAsync(cancellationToken);
                     await worker.StopAsync(cancellationToken);
                     return run;
@@ -66,14 +69,14 @@ public static class ExpiryScenario
     }
 
     private static async Task<ExpiryRun> MeasureAsync(
-        WebApplication api, string database, CommitLatencies commits, ExpiryBlock block, bool sweep, BenchOptions options,
-        ExpiryPace pace, TextWriter log, CancellationToken cancellationToken)
+        WebApplication api, string database, WorkerSamples samples, ExpiryBlock block, bool sweep, double? knownMaxRate,
+        BenchOptions options, ExpiryPace pace, TextWriter log, CancellationToken cancellationToken)
     {
         var rows = options.ExpiryRows;
         var sessions = Math.Max(1, rows / 300);
         using var client = new HttpClient { BaseAddress = Stack.Address(api) };
         client.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
-        var (_, maxRate) = await LatencyScenario.MaxRateAsync(client, database, options, cancellationToken);
+        var maxRate = knownMaxRate ?? (await LatencyScenario.MaxRateAsync(client, database, options, cancellationToken)).MaxRate;
         var rate = maxRate / 2;
 
         await using var source = NpgsqlDataSource.Create(database);
@@ -117,8 +120,10 @@ public static class ExpiryScenario
             sweep, rows, sessions, block, maxRate, rate, filled, settled, t, partitions, loadStart, watch, load.Summary(),
             Before: await StoredLatencyAsync(source, warm, firstExpiry, warm, firstExpiry, cancellationToken),
             During: await StoredLatencyAsync(source, warm, watch.End, firstExpiry, DateTimeOffset.MaxValue, cancellationToken),
-            CommittedBefore: commits.Select(warm, firstExpiry, warm, firstExpiry),
-            CommittedDuring: commits.Select(warm, watch.End, firstExpiry, DateTimeOffset.MaxValue));
+            CommittedBefore: samples.Committed(warm, firstExpiry, warm, firstExpiry),
+            CommittedDuring: samples.Committed(warm, watch.End, firstExpiry, DateTimeOffset.MaxValue),
+            Passes: samples.Passes(firstExpiry, watch.End), FailedPasses: samples.FailedPasses,
+            Removed: samples.Removed(ExpiryFill.Project, "expired"));
         await log.WriteLineAsync(run.Summary());
         return run;
     }

@@ -26,6 +26,9 @@ public static class LatencyScenario
         var paced = Options(Size, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
         var run = await new LoadRunner(paced, client).RunAsync(null, cancellationToken);
         await WaitForAsync(database, run.Accepted + max.Accepted, cancellationToken);
+        // Stopped before they are disposed: a host disposed while running cancels its services as if they had failed.
+        await api.StopAsync(cancellationToken);
+        await worker.StopAsync(cancellationToken);
 
         await using var source = NpgsqlDataSource.Create(database);
         await using var reader = await source.CreateCommand(
