@@ -29,8 +29,9 @@ public sealed record TableSizes(long Payloads, long Partitions, long Database);
 /// The stored rows the expiry scenario removes: <paramref name="rows"/> payloads of project <see cref="Project"/> over
 /// <paramref name="sessions"/> sessions, all storing one <see cref="ExpiryBlock"/>, written straight in SQL (INSERT … SELECT
 /// FROM generate_series, <see cref="Slice"/> rows a statement) with their <c>ingest.sessions</c> rows. Row i expires at
-/// T − 1 s + i/rows s — every row in the second before T, the sessions interleaved as if received together — and was received
-/// <paramref name="retention"/> (the project's) before that.
+/// T − 1 s + ⌊i · 10⁶ / rows⌋ µs — every row in the second before T (in whole microseconds, as timestamptz stores them: a
+/// fraction rounded up to T would put the last row in the next partition), the sessions interleaved as if received
+/// together — and was received <paramref name="retention"/> (the project's) before that.
 /// </summary>
 public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long rows, long sessions, TimeSpan retention)
 {
@@ -48,7 +49,7 @@ public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long 
         SELECT 'expiring', 'exp-' || lpad((i % $2)::text, 6, '0'), i / $2, i / $2 + 1, gen_random_uuid(), 'application/json',
                $5, $6, $7, $8, 1, (i % 12)::int, i / 12, e - $9, e - $9 + interval '20 milliseconds', e
         FROM generate_series($3, $4 - 1) AS i
-        CROSS JOIN LATERAL (SELECT $1 - make_interval(secs => 1.0 - i::float8 / $10) AS e) AS x
+        CROSS JOIN LATERAL (SELECT $1 - interval '1 second' + (i * 1000000 / $10) * interval '1 microsecond' AS e) AS x
         """;
 
     /// <summary>
@@ -107,8 +108,8 @@ public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long 
             SELECT 'expiring', 'exp-' || lpad(s::text, 6, '0'), k, e0 - $4, e1 - $4, e0, e1, e1
             FROM generate_series(0, least($3, $2) - 1) AS s
             CROSS JOIN LATERAL (SELECT ($2 - 1 - s) / $3 + 1 AS k) AS c
-            CROSS JOIN LATERAL (SELECT $1 - make_interval(secs => 1.0 - s::float8 / $2) AS e0,
-                                       $1 - make_interval(secs => 1.0 - (s + (k - 1) * $3)::float8 / $2) AS e1) AS x
+            CROSS JOIN LATERAL (SELECT $1 - interval '1 second' + (s * 1000000 / $2) * interval '1 microsecond' AS e0,
+                                       $1 - interval '1 second' + ((s + (k - 1) * $3) * 1000000 / $2) * interval '1 microsecond' AS e1) AS x
             """);
         command.Parameters.Add(new() { Value = t });
         command.Parameters.Add(new() { Value = rows });
@@ -170,19 +171,35 @@ public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long 
         return new TableSizes(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    /// <summary>Whether any row of <see cref="Project"/> is left, and how many of <paramref name="partitions"/> still exist.</summary>
+    /// <summary>
+    /// Whether any row of <see cref="Project"/> is left, and how many of <paramref name="partitions"/> still exist. Through the
+    /// <c>(project, received_at)</c> index: a sequential scan would read through every row already deleted, each poll.
+    /// </summary>
     public async Task<(bool RowsLeft, long PartitionsLeft)> RemainingAsync(IReadOnlyList<string> partitions, CancellationToken cancellationToken)
     {
-        await using var command = source.CreateCommand(
+        await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var noSeqScan = new NpgsqlCommand("SET LOCAL enable_seqscan = off", connection, transaction))
+        {
+            await noSeqScan.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var command = new NpgsqlCommand(
             """
-            SELECT EXISTS (SELECT 1 FROM ingest.payloads WHERE project = 'expiring'),
+            SELECT (SELECT received_at FROM ingest.payloads WHERE project = 'expiring' ORDER BY received_at LIMIT 1) IS NOT NULL,
                    (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                     WHERE n.nspname = 'ingest' AND c.relname = ANY($1))
-            """);
+            """, connection, transaction);
         command.Parameters.Add(new() { Value = partitions.ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetBoolean(0), reader.GetInt64(1));
+        (bool, long) remaining;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            remaining = (reader.GetBoolean(0), reader.GetInt64(1));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return remaining;
     }
 
     private async Task InsertAsync(string table, DateTimeOffset t, long from, long to, CancellationToken cancellationToken)
@@ -198,7 +215,7 @@ public sealed class ExpiryFill(NpgsqlDataSource source, ExpiryBlock block, long 
         command.Parameters.Add(new() { Value = PayloadCodec.Name });
         command.Parameters.Add(new() { Value = block.Body, NpgsqlDbType = NpgsqlDbType.Bytea });
         command.Parameters.Add(new() { Value = retention });
-        command.Parameters.Add(new() { Value = (double)rows });
+        command.Parameters.Add(new() { Value = rows });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Ingest.Testing;
 using Ingest.Testing.Reporting;
 
@@ -10,6 +11,9 @@ namespace Ingest.Benchmarks;
 /// <summary>Writes <c>report.json</c>, <c>report.md</c>, <c>throughput.svg</c> and <c>latency.svg</c>.</summary>
 public static class ReportWriter
 {
+    /// <summary>A value not measured (an expiry not over by its deadline, an empty window) is NaN: written as "NaN", not refused.</summary>
+    private const JsonNumberHandling JsonSerializationNumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+
     public static async Task WriteAsync(
         string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
         IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes,
@@ -25,7 +29,7 @@ public static class ReportWriter
             latencies,
             absolutes = absolutes.Select(a => new { a.Scenario, a.Value, a.Unit, a.Limit, a.WithinLimit, a.Detail }),
             notes,
-        }, new JsonSerializerOptions { WriteIndented = true });
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonSerializationNumberHandling });
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes, notes), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
