@@ -20,19 +20,15 @@ public static class LatencyScenario
         await using var api = await stack.StartApiAsync(topic, database, cancellationToken, workersStore: true);
         using var client = new HttpClient { BaseAddress = Stack.Address(api) };
         client.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
-        SizeSpec.TryParse("10KB", long.MaxValue, out var size, out _);
-
-        var probe = Options(size!, sessions: 64, perSession: options.Smoke ? 5 : 60, rate: 0, prefix: "probe");
-        var max = await new LoadRunner(probe, client).RunAsync(null, cancellationToken);
-        var maxRate = max.Accepted / max.Elapsed.TotalSeconds;
-
-        // The probe outruns the worker on purpose; let it drain, or the paced run would measure the backlog.
-        await WaitForAsync(database, max.Accepted, cancellationToken);
+        var (max, maxRate) = await MaxRateAsync(client, database, options, cancellationToken);
         var half = maxRate / 2;
         var total = (int)Math.Max(64, half * options.RateDuration.TotalSeconds * 2);
-        var paced = Options(size!, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
+        var paced = Options(Size, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
         var run = await new LoadRunner(paced, client).RunAsync(null, cancellationToken);
         await WaitForAsync(database, run.Accepted + max.Accepted, cancellationToken);
+        // Stopped before they are disposed: a host disposed while running cancels its services as if they had failed.
+        await api.StopAsync(cancellationToken);
+        await worker.StopAsync(cancellationToken);
 
         await using var source = NpgsqlDataSource.Create(database);
         await using var reader = await source.CreateCommand(
@@ -56,7 +52,24 @@ public static class LatencyScenario
         return (latency, rate);
     }
 
-    private static LoadOptions Options(SizeSpec size, int sessions, int perSession, double rate, string prefix) =>
+    /// <summary>The payloads of the latency measurements: 10 KB of recording-like JSON.</summary>
+    public static SizeSpec Size { get; } = SizeSpec.TryParse("10KB", long.MaxValue, out var size, out _) ? size! : throw new InvalidOperationException("10KB");
+
+    /// <summary>
+    /// The maximum rate: 64 sessions posting 10 KB payloads as fast as they are answered, the worker storing them; returns
+    /// once they are all stored (the probe outruns the worker on purpose, and a paced run after it must not measure its backlog).
+    /// </summary>
+    public static async Task<(LoadResult Probe, double MaxRate)> MaxRateAsync(
+        HttpClient client, string database, BenchOptions options, CancellationToken cancellationToken)
+    {
+        var probe = Options(Size, sessions: 64, perSession: options.Smoke ? 5 : 60, rate: 0, prefix: "probe");
+        var max = await new LoadRunner(probe, client).RunAsync(null, cancellationToken);
+        await WaitForAsync(database, max.Accepted, cancellationToken);
+        return (max, max.Accepted / max.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>A load-generator run on <see cref="Stack.Key"/>'s project (the client's base address is the API).</summary>
+    public static LoadOptions Options(SizeSpec size, int sessions, int perSession, double rate, string prefix) =>
         new(new Uri("http://unused/"), Stack.Key, sessions, perSession, size, rate, false, TimeSpan.FromMinutes(1), 3, prefix, 8, true);
 
     private static async Task WaitForAsync(string database, long count, CancellationToken cancellationToken)

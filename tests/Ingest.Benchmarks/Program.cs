@@ -6,7 +6,7 @@ namespace Ingest.Benchmarks;
 
 /// <summary>
 /// The benchmark harness: every scenario beside its baseline, measured in the same run on the same
-/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency,memory,failover]</c>.
+/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency,memory,failover,expiry] [--expiry-rows N]</c>.
 /// </summary>
 public static class Program
 {
@@ -64,13 +64,22 @@ public static class Program
             absolutes.AddRange(await MemoryScenario.RunAsync(stack, options, log, ct));
         }
 
+        var notes = new List<string>();
+        if (options.Runs("expiry"))
+        {
+            var expiry = await ExpiryScenario.RunAsync(stack, options, log, ct);
+            latencies.AddRange(expiry.Latencies);
+            absolutes.AddRange(expiry.Absolutes);
+            notes.AddRange(expiry.Notes);
+        }
+
         if (options.Runs("failover") && !options.Smoke)
         {
             absolutes.AddRange(await FailoverScenario.RunAsync(log, ct));
         }
 
         var command = "bash tests/bench.sh " + string.Join(' ', args);
-        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, ct);
+        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, notes, ct);
         await log.WriteLineAsync($"ingest-bench: report in {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Ingest.Testing;
 using Ingest.Testing.Reporting;
 
@@ -10,9 +11,13 @@ namespace Ingest.Benchmarks;
 /// <summary>Writes <c>report.json</c>, <c>report.md</c>, <c>throughput.svg</c> and <c>latency.svg</c>.</summary>
 public static class ReportWriter
 {
+    /// <summary>A value not measured (an expiry not over by its deadline, an empty window) is NaN: written as "NaN", not refused.</summary>
+    private const JsonNumberHandling JsonSerializationNumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals;
+
     public static async Task WriteAsync(
         string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
-        IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, CancellationToken cancellationToken)
+        IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes,
+        CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
@@ -23,16 +28,17 @@ public static class ReportWriter
             measurements = measurements.Select(m => new { m.Scenario, m.Unit, m.Value, m.Baseline, m.BaselineName, m.Ratio, m.Target, m.MeetsTarget, m.Detail }),
             latencies,
             absolutes = absolutes.Select(a => new { a.Scenario, a.Value, a.Unit, a.Limit, a.WithinLimit, a.Detail }),
-        }, new JsonSerializerOptions { WriteIndented = true });
+            notes,
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonSerializationNumberHandling });
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes, notes), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "latency.svg"), LatencyChart(latencies), cancellationToken);
     }
 
     private static string Markdown(
         string machine, string command, IReadOnlyList<Measurement> measurements, IReadOnlyList<LatencyMeasurement> latencies,
-        IReadOnlyList<AbsoluteMeasurement> absolutes)
+        IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes)
     {
         var md = new StringBuilder();
         md.AppendLine("# Ingest benchmark report").AppendLine();
@@ -61,6 +67,15 @@ public static class ReportWriter
             {
                 var limit = a.Limit is { } l ? string.Create(CultureInfo.InvariantCulture, $"≤ {l:0.###} {a.Unit} {(a.WithinLimit == true ? "met" : "missed")}") : "—";
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {a.Scenario} | {a.Value:0.0} {a.Unit} | {limit} | {a.Detail} |");
+            }
+        }
+
+        if (notes.Count > 0)
+        {
+            md.AppendLine().AppendLine("How these were measured:").AppendLine();
+            foreach (var note in notes)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {note}");
             }
         }
 
@@ -94,20 +109,25 @@ public static class ReportWriter
         return svg.AppendLine("</svg>").ToString();
     }
 
+    /// <summary>One row per latency measurement: p99.9, p99 and p50 as overlaid bars on one scale, the values beside them.</summary>
     private static string LatencyChart(IReadOnlyList<LatencyMeasurement> latencies)
     {
-        const int Left = 60, Width = 420, Height = 200;
-        var svg = SvgChart.Header(Left + Width + 40, Height + 60, "End-to-end latency percentiles (ms)");
-        var max = Math.Max(1, latencies.SelectMany(l => new[] { l.P50, l.P99, l.P999 }).DefaultIfEmpty(1).Max());
-        var bars = latencies.SelectMany(l => new[] { ($"p50", l.P50), ("p99", l.P99), ("p99.9", l.P999) }).ToList();
-        var step = Width / Math.Max(1, bars.Count);
-        for (var i = 0; i < bars.Count; i++)
+        const int Row = 24, Left = 540, Width = 300;
+        var height = 40 + (Row * Math.Max(1, latencies.Count));
+        var svg = SvgChart.Header(Left + Width + 170, height, "End-to-end latency (ms): p50 dark, p99 mid, p99.9 light");
+        var max = Math.Max(1, latencies.SelectMany(l => new[] { l.P50, l.P99, l.P999 }).Where(double.IsFinite).DefaultIfEmpty(1).Max());
+        for (var i = 0; i < latencies.Count; i++)
         {
-            var (label, value) = bars[i];
-            var h = value / max * Height;
-            var x = Left + (i * step) + 10;
-            svg.AppendLine(CultureInfo.InvariantCulture, $"<rect x='{x}' y='{30 + Height - h:0.0}' width='{step - 20}' height='{h:0.0}' fill='#5cb85c'/>");
-            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='{x}' y='{Height + 46}' font-size='11'>{label}: {value:0.0}</text>");
+            var l = latencies[i];
+            var y = 30 + (i * Row);
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='4' y='{y + 14}' font-size='11'>{WebUtility.HtmlEncode(l.Scenario)}</text>");
+            foreach (var (value, colour) in new[] { (l.P999, "#c8e6c9"), (l.P99, "#81c784"), (l.P50, "#2e7d32") })
+            {
+                var w = double.IsFinite(value) ? value / max * Width : 0;
+                svg.AppendLine(CultureInfo.InvariantCulture, $"<rect x='{Left}' y='{y + 2}' width='{w:0.0}' height='16' fill='{colour}'/>");
+            }
+
+            svg.AppendLine(CultureInfo.InvariantCulture, $"<text x='{Left + Width + 6}' y='{y + 14}' font-size='11'>{l.P50:0.0} / {l.P99:0.0} / {l.P999:0.0}</text>");
         }
 
         return svg.AppendLine("</svg>").ToString();

@@ -66,6 +66,16 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres, bool gua
         return database;
     }
 
+    /// <summary>Drops a database of <see cref="DatabaseAsync"/> before the run ends, to give its disk space back at once.</summary>
+    public async Task DropDatabaseAsync(string database, CancellationToken cancellationToken)
+    {
+        var name = new NpgsqlConnectionStringBuilder(database).Database;
+        await using var connection = new NpgsqlConnection(postgres.AdminConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>
     /// Mostly a topic no worker reads (an API started with workersStore false): the API's backlog guard would refuse once a
     /// partition holds what the embedded broker keeps, so its limit is set far above what a run produces — its bookkeeping
@@ -73,9 +83,11 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres, bool gua
     /// </summary>
     private const string UnreachableBacklogLimit = "--Api:RetainedBytesPerPartition=1099511627776";
 
-    public async Task<WebApplication> StartApiAsync(string topic, string database, CancellationToken cancellationToken, bool workersStore = false)
+    /// <summary>The API in this process; <paramref name="settings"/>: more <c>--Key=value</c> arguments, after (so overriding) the harness's own.</summary>
+    public async Task<WebApplication> StartApiAsync(
+        string topic, string database, CancellationToken cancellationToken, bool workersStore = false, IEnumerable<string>? settings = null)
     {
-        var app = Ingest.Api.Program.Build(["--urls=http://127.0.0.1:0", .. ApiArguments(topic, database, workersStore)]);
+        var app = Ingest.Api.Program.Build(["--urls=http://127.0.0.1:0", .. ApiArguments(topic, database, workersStore), .. settings ?? []]);
         await app.StartAsync(cancellationToken);
         return app;
     }
@@ -90,9 +102,11 @@ public sealed class Stack(KafkaFixture kafka, PostgresFixture postgres, bool gua
         ];
     }
 
-    public async Task<WebApplication> StartWorkerAsync(string topic, string database, CancellationToken cancellationToken)
+    /// <summary>A worker in this process; <paramref name="settings"/>: more <c>--Key=value</c> arguments, after (so overriding) the harness's own.</summary>
+    public async Task<WebApplication> StartWorkerAsync(
+        string topic, string database, CancellationToken cancellationToken, IEnumerable<string>? settings = null)
     {
-        var app = Ingest.Worker.Program.Build(["--urls=http://127.0.0.1:0", .. WorkerArguments(topic, database)]);
+        var app = Ingest.Worker.Program.Build(["--urls=http://127.0.0.1:0", .. WorkerArguments(topic, database), .. settings ?? []]);
         await app.StartAsync(cancellationToken);
         return app;
     }

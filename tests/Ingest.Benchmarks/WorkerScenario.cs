@@ -13,6 +13,9 @@ namespace Ingest.Benchmarks;
 /// </summary>
 public static class WorkerScenario
 {
+    /// <summary>The retention the worker gives payloads by default (<c>Ingest:Lifecycle:DefaultRetention</c>).</summary>
+    private static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+
     public static async Task<List<Measurement>> RunAsync(Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken)
     {
         var results = new List<Measurement>();
@@ -95,11 +98,18 @@ public static class WorkerScenario
     {
         await using var source = NpgsqlDataSource.Create(database);
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
+        // The partitions a worker with the default settings (30 days' retention, 1-day partitions) keeps ahead.
+        await using (var partitions = new NpgsqlCommand(
+            "SELECT ingest.ensure_partitions('payloads', now() + interval '32 days', interval '1 day')", connection))
+        {
+            await partitions.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < messages.Count; start += 500)
         {
             await using var writer = await connection.BeginBinaryImportAsync(
-                "COPY ingest.payloads (project, session_id, seq, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at) FROM STDIN (FORMAT BINARY)",
+                "COPY ingest.payloads (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at, expires_at) FROM STDIN (FORMAT BINARY)",
                 cancellationToken);
             for (var i = start; i < Math.Min(messages.Count, start + 500); i++)
             {
@@ -108,6 +118,7 @@ public static class WorkerScenario
                 await writer.WriteAsync(envelope.ProjectId, NpgsqlDbType.Text, cancellationToken);
                 await writer.WriteAsync(envelope.SessionId, NpgsqlDbType.Text, cancellationToken);
                 await writer.WriteAsync(envelope.Seq, NpgsqlDbType.Bigint, cancellationToken);
+                await writer.WriteAsync(envelope.Seq + 1, NpgsqlDbType.Bigint, cancellationToken); // the session's applied order
                 await writer.WriteAsync(envelope.PayloadId, NpgsqlDbType.Uuid, cancellationToken);
                 await writer.WriteAsync(envelope.ContentType, NpgsqlDbType.Text, cancellationToken);
                 await writer.WriteAsync(envelope.Length, NpgsqlDbType.Bigint, cancellationToken);
@@ -117,6 +128,7 @@ public static class WorkerScenario
                 await writer.WriteAsync(0, NpgsqlDbType.Integer, cancellationToken);
                 await writer.WriteAsync((long)i, NpgsqlDbType.Bigint, cancellationToken);
                 await writer.WriteAsync(envelope.ReceivedAt, NpgsqlDbType.TimestampTz, cancellationToken);
+                await writer.WriteAsync(envelope.ReceivedAt + Retention, NpgsqlDbType.TimestampTz, cancellationToken);
             }
 
             await writer.CompleteAsync(cancellationToken);
