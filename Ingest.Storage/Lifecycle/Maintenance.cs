@@ -57,7 +57,16 @@ public sealed class Maintenance(
         var erased = new Removed();
         var pending = await PurgeErasedAsync(erased, ct);
 
+        // Wholly expired partitions first: dropping one costs nothing per row, and the sweep must not delete row by row
+        // what a drop removes at once (a burst of expiries at a partition's end).
         var expired = new Removed();
+        var dropped = 0;
+        foreach (var partition in await partitions.ExpiredAsync(timeProvider.GetUtcNow(), ct))
+        {
+            await partitions.DropAsync(partition, expired, ct);
+            dropped++;
+        }
+
         foreach (var project in options.Value.SweepExpiredRows ? projects : [])
         {
             var keep = retention.For(project);
@@ -66,13 +75,6 @@ public sealed class Maintenance(
         }
 
         pending += await Removal.PendingUploadsAsync(dataSource, "u.expires_at <= now()", ct);
-
-        var dropped = 0;
-        foreach (var partition in await partitions.ExpiredAsync(timeProvider.GetUtcNow(), ct))
-        {
-            await partitions.DropAsync(partition, expired, ct);
-            dropped++;
-        }
 
         // A session's row goes once every partition that could hold its rows is gone (its range ends before the oldest left).
         await RunAsync(dataSource,

@@ -110,8 +110,11 @@ public sealed class Partitions(NpgsqlDataSource dataSource, IOptions<LifecycleOp
         await using var transaction = await connection.BeginTransactionAsync(ct);
         if (partition.Parent == "payloads" && attached is not null)
         {
+            // Counted through the (project, received_at) index, not by reading the partition: a partition of a burst of
+            // expiries holds gigabytes, and its space should come back at once. Its bytes are the decoded lengths only
+            // where the sweep removed rows; here they are not read (0).
             await using var command = Command(connection, transaction,
-                $"SELECT project, count(*), coalesce(sum(length), 0)::bigint FROM {name} GROUP BY project");
+                $"SELECT project, count(*), 0::bigint FROM {name} GROUP BY project");
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {

@@ -21,7 +21,9 @@ public sealed class Removed
 
 /// <summary>
 /// The statements that remove stored data: a slice of a project's payloads (with the chunks of chunked ones), pending
-/// uploads (with their staged chunks), each in bounded slices so no statement holds locks for long.
+/// uploads (with their staged chunks), each in bounded slices so no statement holds locks for long. A slice is taken
+/// oldest first through the <c>(project, received_at)</c> index, so each one starts where the last ended instead of
+/// scanning a partition again past the rows already deleted.
 /// </summary>
 internal static class Removal
 {
@@ -40,7 +42,8 @@ internal static class Removal
             $"""
             WITH doomed AS (
                 SELECT p.project, p.session_id, p.seq, p.expires_at FROM ingest.payloads p
-                WHERE p.project = $1 AND {where ?? "true"} LIMIT {Slice}),
+                WHERE p.project = $1 AND {where ?? "true"}
+                ORDER BY p.received_at LIMIT {Slice}),
             gone AS (
                 DELETE FROM ingest.payloads p USING doomed d
                 WHERE p.project = d.project AND p.session_id = d.session_id AND p.seq = d.seq AND p.expires_at = d.expires_at

@@ -25,7 +25,7 @@ public sealed class LifecycleTelemetry
         _removed = _meter.CreateCounter<long>(
             "ingest.worker.lifecycle.removed", "{payload}", "Stored payloads removed, by project and reason (expired, erased).");
         _removedBytes = _meter.CreateCounter<long>(
-            "ingest.worker.lifecycle.removed_bytes", "By", "Decoded bytes of the stored payloads removed, by project and reason (expired, erased).");
+            "ingest.worker.lifecycle.removed_bytes", "By", "Decoded bytes of the stored payloads removed row by row, by project and reason (expired, erased); the rows of a dropped partition are counted in ingest.worker.lifecycle.removed only.");
         _partitions = _meter.CreateCounter<long>(
             "ingest.worker.lifecycle.partitions", "{partition}", "Partitions of the expiring tables created ahead or dropped, by action.");
         _passDuration = _meter.CreateHistogram<double>("ingest.worker.lifecycle.pass.duration", "s", "Time of one maintenance pass.");
