@@ -130,7 +130,9 @@ public sealed class AbusiveUploadTests(KafkaFixture kafka)
 
         Assert.True(unaccepted == 0 && refusals.Count == 0, $"p2 was refused: {detail}");
         Assert.True(p99 < 2000, $"p2's p99 is {p99:0} ms: {detail}");
-        Assert.All(ended.Where(a => a.Kind == "headers-only"), a => Assert.Equal(408, a.Status));
+        // A stalled upload ends in 408 when it got in; on a loaded machine the 4 MiB-block attackers, sent first, may still hold
+        // p1's share of the in-flight budget when the stalled ones arrive, and those are then refused at once (429).
+        Assert.All(ended.Where(a => a.Kind == "headers-only"), a => Assert.True(a.Status is 408 or 429, detail));
         Assert.All(ended.Where(a => a.Kind == "lz4-4mib"), a => Assert.True(a.Status is 400 or 429, detail));
         Assert.All(ended.Where(a => a.Kind is "drip" or "lz4-256kib"), a => Assert.True(a.Status is 408 or 429, detail));
         Assert.Contains(ended, a => a.Kind == "drip" && a.Status == 408);
