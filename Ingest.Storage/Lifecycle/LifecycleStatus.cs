@@ -46,12 +46,8 @@ public sealed class LifecycleStatus(NpgsqlDataSource dataSource)
     public const int SchemaVersion = 6;
 
     private const string ProjectsSql =
-        """
-        WITH RECURSIVE p(project) AS (
-            (SELECT project FROM ingest.sessions ORDER BY project LIMIT 1)
-            UNION ALL
-            SELECT (SELECT s.project FROM ingest.sessions s WHERE s.project > p.project ORDER BY s.project LIMIT 1)
-            FROM p WHERE p.project IS NOT NULL),
+        $"""
+        {SessionProjects.Cte},
         projects AS (
             SELECT project FROM p WHERE project IS NOT NULL
             UNION SELECT project FROM ingest.erased_projects

@@ -71,7 +71,7 @@ public sealed class Maintenance(
         {
             var keep = retention.For(project);
             await Removal.AllPayloadsAsync(dataSource, project, "p.received_at < now() - $2::interval",
-                () => new NpgsqlParameter<TimeSpan> { TypedValue = keep }, expired, ct);
+                () => Interval(keep), expired, ct);
         }
 
         pending += await Removal.PendingUploadsAsync(dataSource, "u.expires_at <= now()", ct);
@@ -121,15 +121,7 @@ public sealed class Maintenance(
     /// <summary>Every project with a session row (a loose index scan of the sessions' primary key).</summary>
     private async Task<List<string>> ProjectsAsync(CancellationToken ct)
     {
-        await using var command = Command(dataSource,
-            """
-            WITH RECURSIVE p(project) AS (
-                (SELECT project FROM ingest.sessions ORDER BY project LIMIT 1)
-                UNION ALL
-                SELECT (SELECT s.project FROM ingest.sessions s WHERE s.project > p.project ORDER BY s.project LIMIT 1)
-                FROM p WHERE p.project IS NOT NULL)
-            SELECT project FROM p WHERE project IS NOT NULL
-            """);
+        await using var command = Command(dataSource, $"{SessionProjects.Cte} SELECT project FROM p WHERE project IS NOT NULL");
         var projects = await ReadColumnAsync<string>(command, ct);
         return [.. projects.Union(retention.Configured.Keys, StringComparer.Ordinal)];
     }

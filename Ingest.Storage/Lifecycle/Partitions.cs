@@ -48,7 +48,7 @@ public sealed class Partitions(NpgsqlDataSource dataSource, IOptions<LifecycleOp
         foreach (var parent in Parents)
         {
             await using (var command = Command(connection, transaction, "SELECT ingest.ensure_partitions($1, $2, $3)",
-                Text(parent), Time(target), new NpgsqlParameter<TimeSpan> { TypedValue = options.Value.PartitionInterval }))
+                Text(parent), Time(target), Interval(options.Value.PartitionInterval)))
             {
                 created += (int)(await command.ExecuteScalarAsync(ct))!;
             }

@@ -28,9 +28,6 @@ public sealed record ErasedProject(string Project, DateTimeOffset ErasedAt, Date
 /// </summary>
 public sealed class ProjectErasures(NpgsqlDataSource dataSource)
 {
-    /// <summary>The channel erasures are announced on; the payload is <c>project/session</c>, or <c>project/</c> for a whole project.</summary>
-    public const string Channel = "ingest_erasures";
-
     // erased_at is set once; keep_until only grows, so erasing again is harmless and a longer retention still covers every
     // payload accepted before the erasure.
     private const string RecordSql =
@@ -87,7 +84,8 @@ public sealed class ProjectErasures(NpgsqlDataSource dataSource)
         }
 
         // Delivered at commit, and only if it commits.
-        await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2)", ct, Text(Channel), Text(project + "/"));
+        await ExecuteAsync(connection, transaction, "SELECT pg_notify($1, $2)", ct,
+            Text(SessionErasures.Channel), Text(SessionErasures.NotificationFor(project, null)));
         await transaction.CommitAsync(ct);
         return new ProjectErasure(project, erasedAt, keepUntil, !inserted, marked, already);
     }
@@ -108,6 +106,4 @@ public sealed class ProjectErasures(NpgsqlDataSource dataSource)
 
         return projects;
     }
-
-    private static NpgsqlParameter<TimeSpan> Interval(TimeSpan value) => new() { TypedValue = value };
 }

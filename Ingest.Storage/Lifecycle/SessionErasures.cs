@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 using static Ingest.Storage.Sql.Db;
 
 namespace Ingest.Storage.Lifecycle;
@@ -110,7 +109,4 @@ public sealed class SessionErasures(NpgsqlDataSource dataSource, RetentionPolicy
         sessionId = slash > 0 && slash < payload.Length - 1 ? payload[(slash + 1)..] : null;
         return slash > 0 && (sessionId is null || !sessionId.Contains('/', StringComparison.Ordinal));
     }
-
-    private static NpgsqlParameter Interval(TimeSpan value) =>
-        new NpgsqlParameter<TimeSpan> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Interval };
 }

@@ -2,6 +2,7 @@ using System.Data;
 using Ingest.Storage.Chunks;
 using Ingest.Storage.Lifecycle;
 using Npgsql;
+using static Ingest.Storage.Sql.Db;
 
 namespace Ingest.Storage.Reading;
 
@@ -142,6 +143,6 @@ public sealed class SessionReader(NpgsqlDataSource dataSource, RetentionPolicy r
     {
         command.Parameters.Add(new NpgsqlParameter { Value = projectId });
         command.Parameters.Add(new NpgsqlParameter { Value = sessionId });
-        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention.For(projectId) });
+        command.Parameters.Add(Interval(retention.For(projectId)));
     }
 }

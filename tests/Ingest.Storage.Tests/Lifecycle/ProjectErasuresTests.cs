@@ -78,7 +78,7 @@ public sealed class ProjectErasuresTests(PostgresFixture postgres)
         await using var listener = await db.DataSource.OpenConnectionAsync(ct);
         var received = new TaskCompletionSource<(string Channel, string Payload)>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.Notification += (_, e) => received.TrySetResult((e.Channel, e.Payload));
-        await using (var listen = new NpgsqlCommand($"LISTEN {ProjectErasures.Channel}", listener))
+        await using (var listen = new NpgsqlCommand($"LISTEN {SessionErasures.Channel}", listener))
         {
             await listen.ExecuteNonQueryAsync(ct);
         }
