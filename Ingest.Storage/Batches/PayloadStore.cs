@@ -11,6 +11,12 @@ namespace Ingest.Storage.Batches;
 public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyList<Guid> Abandoned);
 
 /// <summary>
+/// One partition's messages (in offset order) for a transaction, and the log time before which that partition's
+/// unfinished uploads count as abandoned (none discarded when null).
+/// </summary>
+public sealed record BatchPart(IReadOnlyList<IncomingPayload> Payloads, DateTimeOffset? AbandonBefore);
+
+/// <summary>
 /// Writes batches of payloads: one transaction per batch, in offset order. Each run of whole payloads is written as
 /// rows by <see cref="PayloadRows"/> (which absorbs redeliveries and tells the kinds of duplicate apart), each chunk
 /// is staged by <see cref="ChunkWriter"/> (its payload's row written at its last chunk, the same way). Transient and
@@ -74,7 +80,16 @@ public sealed class PayloadStore
     /// </summary>
     /// <exception cref="PostgresException">A data error (class 22/23): some payload of the batch is refused.</exception>
     public async Task<StoredBatch> StoreAsync(
-        IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken)
+        IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken) =>
+        (await StoreAsync([new BatchPart(payloads, abandonBefore)], onStall, cancellationToken))[0];
+
+    /// <summary>
+    /// Stores the batches of several partitions in one transaction (one commit for all), each as
+    /// <see cref="StoreAsync(IReadOnlyList{IncomingPayload}, DateTimeOffset?, Action?, CancellationToken)"/> would, in the
+    /// order given; retried until it succeeds or is cancelled. Returns one <see cref="StoredBatch"/> per part.
+    /// </summary>
+    /// <exception cref="PostgresException">A data error (class 22/23): some payload of some part is refused, and nothing is stored.</exception>
+    public async Task<IReadOnlyList<StoredBatch>> StoreAsync(IReadOnlyList<BatchPart> parts, Action? onStall, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         try
@@ -85,9 +100,9 @@ public sealed class PayloadStore
             }
 
             return await _retry.ExecuteAsync(
-                async (ctx, state) => await state.Store.WriteAsync(state.Payloads, state.AbandonBefore, ctx.CancellationToken),
+                async (ctx, state) => await state.Store.WriteAsync(state.Parts, ctx.CancellationToken),
                 context,
-                (Store: this, Payloads: payloads, AbandonBefore: abandonBefore));
+                (Store: this, Parts: parts));
         }
         finally
         {
@@ -130,8 +145,10 @@ public sealed class PayloadStore
         }
     }
 
-    private async Task<StoredBatch> WriteAsync(IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StoredBatch>> WriteAsync(IReadOnlyList<BatchPart> parts, CancellationToken cancellationToken)
     {
+        // The parts' messages as one sequence: each partition's stay in offset order, and a session lives in one partition.
+        var payloads = parts.SelectMany(p => p.Payloads).ToList();
         var now = _timeProvider.GetUtcNow();
         var expiries = payloads.Select(p => _retention.ExpiresAt(p.Envelope.ProjectId, p.Envelope.ReceivedAt)).ToArray();
         if (expiries.Length > 0 && expiries.Max() is var latest && latest >= _partitions.CoveredUntil)
@@ -170,15 +187,24 @@ public sealed class PayloadStore
         }
 
         await WriteWholeAsync(rows, payloads, expiries, run, results, cancellationToken);
-        List<Guid> abandoned = [];
-        if (abandonBefore is { } before && payloads.Count > 0)
+        var stored = new StoredBatch[parts.Count];
+        var first = 0;
+        for (var p = 0; p < parts.Count; p++)
         {
-            abandoned = await PendingUploads.DiscardAbandonedAsync(
-                connection, transaction, payloads[0].Topic, payloads[0].Partition, before, cancellationToken);
+            var part = parts[p].Payloads;
+            List<Guid> abandoned = [];
+            if (parts[p].AbandonBefore is { } before && part.Count > 0)
+            {
+                abandoned = await PendingUploads.DiscardAbandonedAsync(
+                    connection, transaction, part[0].Topic, part[0].Partition, before, cancellationToken);
+            }
+
+            stored[p] = new StoredBatch(new ArraySegment<StoreResult>(results, first, part.Count), abandoned);
+            first += part.Count;
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return new StoredBatch(results, abandoned);
+        return stored;
     }
 
     private static async Task WriteWholeAsync(

@@ -1,6 +1,7 @@
 using System.Data;
 using Ingest.Storage.Payloads;
 using Npgsql;
+using NpgsqlTypes;
 using static Ingest.Storage.Sql.Db;
 
 namespace Ingest.Storage.Chunks;
@@ -51,6 +52,11 @@ internal static class StagedChunks
     /// <summary>Deletes the upload's staged chunks; returns how many there were.</summary>
     public static Task<int> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid payloadId, CancellationToken ct) =>
         ExecuteAsync(connection, transaction, "DELETE FROM ingest.payload_chunks WHERE payload_id = $1", ct, Uuid(payloadId));
+
+    /// <summary>Deletes the staged chunks of the uploads <paramref name="payloadIds"/>.</summary>
+    public static Task<int> DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid[] payloadIds, CancellationToken ct) =>
+        ExecuteAsync(connection, transaction, "DELETE FROM ingest.payload_chunks WHERE payload_id = ANY($1)", ct,
+            new NpgsqlParameter<Guid[]> { TypedValue = payloadIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
 
     /// <summary>
     /// Calls <paramref name="onChunk"/> with each staged chunk block of <paramref name="payloadId"/> below index

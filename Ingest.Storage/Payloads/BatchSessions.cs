@@ -9,7 +9,8 @@ namespace Ingest.Storage.Payloads;
 /// upserted first (in key order, so two writers lock in the same order), which reserves the positions the batch's new rows
 /// take, widens the session's expiry range and locks the row until commit — an erasure, which updates the same row,
 /// therefore comes wholly before or wholly after the batch. A session (or project) erased before is reported so that
-/// nothing more of it is stored.
+/// nothing more of it is stored. The row's <c>max_seq</c> (kept by a trigger on every insert) tells which seqs cannot be
+/// stored yet, so their rows need no look-up for an earlier copy.
 /// </summary>
 internal sealed class BatchSessions
 {
@@ -28,7 +29,7 @@ internal sealed class BatchSessions
             min_expires_at    = least(s.min_expires_at, excluded.min_expires_at),
             max_expires_at    = greatest(s.max_expires_at, excluded.max_expires_at),
             keep_until        = greatest(s.keep_until, excluded.keep_until)
-        RETURNING project, session_id, next_position, min_expires_at, max_expires_at, erased_at IS NOT NULL
+        RETURNING project, session_id, next_position, min_expires_at, max_expires_at, erased_at IS NOT NULL, max_seq
         """;
 
     private const string ErasedProjectsSql = "SELECT project FROM ingest.erased_projects WHERE project = ANY($1)";
@@ -90,7 +91,8 @@ internal sealed class BatchSessions
             var key = (reader.GetString(0), reader.GetString(1));
             var last = reader.GetInt64(2);
             sessions[key] = new State(
-                last - touched[key].Reserve + 1, reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5));
+                last - touched[key].Reserve + 1, reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4), reader.GetBoolean(5),
+                reader.IsDBNull(6) ? null : reader.GetInt64(6));
         }
 
         await reader.NextResultAsync(ct);
@@ -127,6 +129,23 @@ internal sealed class BatchSessions
         return state.NextPosition;
     }
 
+    /// <summary>
+    /// True when no row with the envelope's seq can be stored for its session yet: the seq is above every seq stored
+    /// before the batch and every seq this transaction has written (or tried to). From now on the seq counts as written.
+    /// </summary>
+    public bool TakeUnseenSeq(PayloadEnvelope envelope)
+    {
+        var key = (envelope.ProjectId, envelope.SessionId);
+        var state = _sessions[key];
+        if (state.MaxSeq is { } max && envelope.Seq <= max)
+        {
+            return false;
+        }
+
+        _sessions[key] = state with { MaxSeq = envelope.Seq };
+        return true;
+    }
+
     private static NpgsqlParameter Array<T>(IEnumerable<T> values, NpgsqlDbType type) =>
         new NpgsqlParameter<T[]> { TypedValue = [.. values], NpgsqlDbType = NpgsqlDbType.Array | type };
 
@@ -136,5 +155,5 @@ internal sealed class BatchSessions
 
     private readonly record struct Touch(long Reserve, DateTimeOffset FirstReceived, DateTimeOffset LastReceived, DateTimeOffset MinExpires, DateTimeOffset MaxExpires);
 
-    private readonly record struct State(long NextPosition, DateTimeOffset MinExpires, DateTimeOffset MaxExpires, bool Erased);
+    private readonly record struct State(long NextPosition, DateTimeOffset MinExpires, DateTimeOffset MaxExpires, bool Erased, long? MaxSeq);
 }

@@ -5,25 +5,39 @@ using static Ingest.Storage.Sql.Db;
 namespace Ingest.Storage.Payloads;
 
 /// <summary>
-/// The one way rows reach <c>ingest.payloads</c>: one <c>INSERT … WHERE NOT EXISTS … ON CONFLICT DO NOTHING</c> per row, all
-/// rows of a call sent as one <see cref="NpgsqlBatch"/> (one round trip) and run in the order given, so <c>position</c> (taken
-/// from the session's row, <see cref="BatchSessions"/>) is the applied order and the first row stored under a
-/// (project, session, seq) wins — a later one, in the same call or an earlier batch, inserts nothing and is told apart by
-/// what is stored. The table is partitioned by expiry, so the key's uniqueness is this check's: it looks in the session's
-/// expiry range, under the session row's lock. A row the table refuses (a data error, SQLSTATE class 22/23) fails the
-/// call for the caller to isolate. Every column is named once, here.
+/// The one way rows reach <c>ingest.payloads</c>, all rows of a call in one <see cref="NpgsqlBatch"/> (one round trip), so
+/// that <c>position</c> (taken from the session's row, <see cref="BatchSessions"/>) is the applied order and the first row
+/// stored under a (project, session, seq) wins — a later one, in the same call or an earlier batch, inserts nothing and is
+/// told apart by what is stored. The table is partitioned by expiry, so the key's uniqueness is the writer's: a row whose
+/// seq the session has never had (above its <c>max_seq</c> and the seqs written before in the transaction) cannot have an
+/// earlier copy, and all such rows go in one set-based <c>INSERT … SELECT FROM unnest(…)</c> (one plan for the whole run);
+/// each other row (a redelivery, a client's retry, a seq out of order) is inserted after them, in order, by an
+/// <c>INSERT … WHERE NOT EXISTS … ON CONFLICT DO NOTHING</c> that looks in the session's expiry range, under the session
+/// row's lock. A row the table refuses (a data error, SQLSTATE class 22/23) fails the call for the caller to isolate.
+/// Every column is named once, here.
 /// </summary>
 /// <remarks>
-/// Measured against the binary COPY it replaces and a COPY into a temporary staging table followed by
-/// <c>INSERT … SELECT … ON CONFLICT DO NOTHING</c> (README, "Storage"): 10 KB rows in batches of 200 about 11% slower
-/// than the COPY, 100 KB rows 1.4× faster, 2-message batches the same; the staging table was slower than both in all three.
+/// Measured (tests/bench.sh --only worker): one checked statement per row cost a plan per row and, before the partition's
+/// statistics knew the project, a scan of all the project's rows in it per row — 10 KB payloads at a quarter of raw
+/// binary COPY's rate; see README, "Storage".
 /// </remarks>
 internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction transaction, BatchSessions sessions)
 {
-    private const string InsertSql =
-        """
-        INSERT INTO ingest.payloads (project, session_id, seq, position, payload_id, content_type, length, checksum,
-                                     encoding, body, kafka_partition, kafka_offset, received_at, chunk_count, expires_at)
+    private const string Columns =
+        "project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body, kafka_partition, kafka_offset, received_at, chunk_count, expires_at";
+
+    private const string InsertUnseenSql =
+        $"""
+        INSERT INTO ingest.payloads ({Columns})
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::uuid[], $6::text[], $7::bigint[], $8::bigint[],
+                             $9::text[], $10::bytea[], $11::integer[], $12::bigint[], $13::timestamptz[], $14::integer[], $15::timestamptz[])
+        ON CONFLICT (project, session_id, seq, expires_at) DO NOTHING
+        RETURNING project, session_id, seq
+        """;
+
+    private const string InsertCheckedSql =
+        $"""
+        INSERT INTO ingest.payloads ({Columns})
         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
         WHERE NOT EXISTS (SELECT 1 FROM ingest.payloads
                           WHERE project = $1 AND session_id = $2 AND seq = $3 AND expires_at BETWEEN $16 AND $17)
@@ -48,23 +62,67 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
             return results;
         }
 
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var row in rows)
-        {
-            batch.BatchCommands.Add(Insert(row, sessions.TakePosition(row.Envelope), sessions.ExpiryRange(row.Envelope)));
-        }
-
-        await batch.ExecuteNonQueryAsync(ct);
-        var conflicts = new List<int>();
+        var positions = new long[rows.Count];
+        var unseen = new List<int>();
+        var checkedRows = new List<int>();
         for (var i = 0; i < rows.Count; i++)
         {
-            if (batch.BatchCommands[i].RecordsAffected == 1)
+            positions[i] = sessions.TakePosition(rows[i].Envelope);
+            (sessions.TakeUnseenSeq(rows[i].Envelope) ? unseen : checkedRows).Add(i);
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (unseen.Count > 0)
+        {
+            batch.BatchCommands.Add(InsertUnseen(rows, positions, unseen));
+        }
+
+        // After the unseen rows: a later copy of one of them (same call) finds it.
+        foreach (var i in checkedRows)
+        {
+            batch.BatchCommands.Add(InsertChecked(rows[i], positions[i], sessions.ExpiryRange(rows[i].Envelope)));
+        }
+
+        var inserted = new HashSet<(string, string, long)>();
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            if (unseen.Count > 0)
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    inserted.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+                }
+            }
+
+            while (await reader.NextResultAsync(ct))
+            {
+            }
+        }
+
+        var conflicts = new List<int>();
+        foreach (var i in unseen)
+        {
+            var e = rows[i].Envelope;
+            if (inserted.Contains((e.ProjectId, e.SessionId, e.Seq)))
             {
                 results[i] = new StoreResult(StoreOutcome.Stored);
             }
             else
             {
-                conflicts.Add(i);
+                conflicts.Add(i); // the same row, written before max_seq was kept (an upgrade): absorbed
+            }
+        }
+
+        var first = unseen.Count > 0 ? 1 : 0;
+        for (var j = 0; j < checkedRows.Count; j++)
+        {
+            if (batch.BatchCommands[first + j].RecordsAffected == 1)
+            {
+                results[checkedRows[j]] = new StoreResult(StoreOutcome.Stored);
+            }
+            else
+            {
+                conflicts.Add(checkedRows[j]);
             }
         }
 
@@ -82,10 +140,43 @@ internal sealed class PayloadRows(NpgsqlConnection connection, NpgsqlTransaction
         return results;
     }
 
-    private static NpgsqlBatchCommand Insert(PayloadRow row, long position, (DateTimeOffset Min, DateTimeOffset Max) range)
+    private static NpgsqlBatchCommand InsertUnseen(IReadOnlyList<PayloadRow> rows, long[] positions, List<int> unseen)
+    {
+        var n = unseen.Count;
+        var (projects, sessionIds, contentTypes, encodings) = (new string[n], new string[n], new string[n], new string[n]);
+        var (seqs, ordered, lengths, checksums, offsets) = (new long[n], new long[n], new long[n], new long[n], new long[n]);
+        var (ids, bodies, partitions, chunkCounts) = (new Guid[n], new byte[]?[n], new int[n], new int[n]);
+        var (received, expires) = (new DateTimeOffset[n], new DateTimeOffset[n]);
+        for (var j = 0; j < n; j++)
+        {
+            var row = rows[unseen[j]];
+            var e = row.Envelope;
+            (projects[j], sessionIds[j], seqs[j], ordered[j], ids[j]) = (e.ProjectId, e.SessionId, e.Seq, positions[unseen[j]], e.PayloadId);
+            (contentTypes[j], lengths[j], checksums[j], encodings[j]) = (e.ContentType, e.Length, unchecked((long)e.Checksum), e.Encoding);
+            (bodies[j], partitions[j], offsets[j], received[j], chunkCounts[j], expires[j]) =
+                (row.Body, row.Partition, row.Offset, e.ReceivedAt, row.ChunkCount, row.ExpiresAt);
+        }
+
+        return new NpgsqlBatchCommand(InsertUnseenSql)
+        {
+            Parameters =
+            {
+                Array(projects, NpgsqlDbType.Text), Array(sessionIds, NpgsqlDbType.Text), Array(seqs, NpgsqlDbType.Bigint),
+                Array(ordered, NpgsqlDbType.Bigint), Array(ids, NpgsqlDbType.Uuid), Array(contentTypes, NpgsqlDbType.Text),
+                Array(lengths, NpgsqlDbType.Bigint), Array(checksums, NpgsqlDbType.Bigint), Array(encodings, NpgsqlDbType.Text),
+                Array(bodies, NpgsqlDbType.Bytea), Array(partitions, NpgsqlDbType.Integer), Array(offsets, NpgsqlDbType.Bigint),
+                Array(received, NpgsqlDbType.TimestampTz), Array(chunkCounts, NpgsqlDbType.Integer), Array(expires, NpgsqlDbType.TimestampTz),
+            },
+        };
+    }
+
+    private static NpgsqlParameter Array<T>(T[] values, NpgsqlDbType type) =>
+        new NpgsqlParameter<T[]> { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | type };
+
+    private static NpgsqlBatchCommand InsertChecked(PayloadRow row, long position, (DateTimeOffset Min, DateTimeOffset Max) range)
     {
         var e = row.Envelope;
-        return new NpgsqlBatchCommand(InsertSql)
+        return new NpgsqlBatchCommand(InsertCheckedSql)
         {
             Parameters =
             {

@@ -34,6 +34,7 @@ public static class ConsumingSetup
         });
 
         services.AddSingleton<DeadLetterProducer>();
+        services.AddSingleton<SharedTransactions>();
         services.AddSingleton<IBatchSink, BatchSink>();
         services.AddSingleton<BatchProcessor>();
         services.AddSingleton<PayloadConsumer>();

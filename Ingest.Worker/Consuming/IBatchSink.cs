@@ -13,7 +13,10 @@ namespace Ingest.Worker.Consuming;
 /// </summary>
 internal interface IBatchSink
 {
-    /// <summary>Stores payloads of one partition in one transaction, retrying until stored or cancelled (see <see cref="PayloadStore.StoreAsync"/>).</summary>
+    /// <summary>
+    /// Stores payloads of one partition in one transaction (which other partitions' batches may share), retrying until
+    /// stored or cancelled (see <see cref="PayloadStore.StoreAsync(IReadOnlyList{IncomingPayload}, DateTimeOffset?, Action?, CancellationToken)"/>).
+    /// </summary>
     Task<StoredBatch> StoreAsync(
         IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken);
 
@@ -24,12 +27,15 @@ internal interface IBatchSink
     Task DeadLetterAsync(ConsumeResult<byte[]?, byte[]?> message, DeadLetterReason reason, CancellationToken cancellationToken);
 }
 
-/// <summary>The worker's <see cref="IBatchSink"/>: Postgres through <see cref="PayloadStore"/>, Kafka through <see cref="DeadLetterProducer"/>.</summary>
-internal sealed class BatchSink(PayloadStore store, DeadLetterProducer deadLetters) : IBatchSink
+/// <summary>
+/// The worker's <see cref="IBatchSink"/>: Postgres through <see cref="PayloadStore"/> (batches in
+/// <see cref="SharedTransactions"/>), Kafka through <see cref="DeadLetterProducer"/>.
+/// </summary>
+internal sealed class BatchSink(PayloadStore store, SharedTransactions transactions, DeadLetterProducer deadLetters) : IBatchSink
 {
     public Task<StoredBatch> StoreAsync(
         IReadOnlyList<IncomingPayload> payloads, DateTimeOffset? abandonBefore, Action? onStall, CancellationToken cancellationToken) =>
-        store.StoreAsync(payloads, abandonBefore, onStall, cancellationToken);
+        transactions.StoreAsync(new BatchPart(payloads, abandonBefore), onStall, cancellationToken);
 
     public Task<string> KeepRefusedUploadAsync(IncomingPayload chunk, string error, Action? onStall, CancellationToken cancellationToken) =>
         store.KeepRefusedUploadAsync(chunk, error, onStall, cancellationToken);

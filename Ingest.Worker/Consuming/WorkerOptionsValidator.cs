@@ -17,6 +17,9 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         Range(failures, "MaxBatchMessages", options.MaxBatchMessages, 1, 100_000);
         Range(failures, "MaxBatchBytes", options.MaxBatchBytes, 1024, 1024 * 1024 * 1024);
         Range(failures, "LaneCapacity", options.LaneCapacity, 1, 1_000_000);
+        Range(failures, "MaxConcurrentTransactions", options.MaxConcurrentTransactions, 1, 256);
+        Range(failures, "MaxTransactionMessages", options.MaxTransactionMessages, 1, 1_000_000);
+        Range(failures, "MaxTransactionBytes", options.MaxTransactionBytes, 1024, 1024 * 1024 * 1024);
         Range(failures, "PoisonAttempts", options.PoisonAttempts, 1, 100);
         Range(failures, "LaneCapacityBytes", options.LaneCapacityBytes, 1024, 1024 * 1024 * 1024);
         Positive(failures, "CommitInterval", options.CommitInterval);

@@ -56,6 +56,43 @@ public sealed class PayloadStoreTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task A_row_another_writer_stored_is_found_by_a_later_retry_in_another_partition()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        await db.StoreAsync([db.Message(StoreDatabase.EnvelopeFor("s", 0, Bytes("zero")), Bytes("zero"))], ct);
+        // Seq 7 stored by a writer that knows nothing of sessions.max_seq (an older worker during an upgrade: it takes a
+        // position and widens the session's expiry range, nothing else), expiring a day later than a retry received now
+        // would: the retry's key differs from it in expires_at, so only the look-up can find it, and the look-up is
+        // skipped for seqs above the session's max_seq — which the table's trigger raised.
+        var first = Bytes("first");
+        var envelope = StoreDatabase.EnvelopeFor("s", 7, first);
+        await using (var command = db.DataSource.CreateCommand(
+            """
+            WITH s AS (
+                UPDATE ingest.sessions SET next_position = next_position + 1, max_expires_at = now() + interval '31 days',
+                                           keep_until = now() + interval '31 days'
+                WHERE project = 'p' AND session_id = 's' RETURNING next_position)
+            INSERT INTO ingest.payloads (project, session_id, seq, position, payload_id, content_type, length, checksum, encoding, body,
+                                         kafka_partition, kafka_offset, received_at, chunk_count, expires_at)
+            SELECT 'p', 's', 7, s.next_position, $1, 'application/json', $2, $3, 'lz4', $4, 0, 99, now(), 1, now() + interval '31 days' FROM s
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = envelope.PayloadId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = envelope.Length });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = unchecked((long)envelope.Checksum) });
+            command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = Ingest.Contracts.Codec.PayloadCodec.Encode(first) });
+            await command.ExecuteNonQueryAsync(ct);
+        }
+
+        var retry = await db.StoreAsync(
+            [db.Message(StoreDatabase.EnvelopeFor("s", 7, first), first), db.Message(StoreDatabase.EnvelopeFor("s", 8, first), first)], ct);
+
+        Assert.Equal([StoreOutcome.ClientRetry, StoreOutcome.Stored], retry.Results.Select(r => r.Outcome));
+        Assert.Equal([(0L, 0L), (7L, 99L), (8L, 2L)], (await db.RowsAsync(ct)).Select(r => (r.Seq, r.Offset)).Order());
+    }
+
+    [Fact]
     public async Task Positions_follow_the_order_of_the_batch_and_of_the_batches()
     {
         var ct = TestContext.Current.CancellationToken;

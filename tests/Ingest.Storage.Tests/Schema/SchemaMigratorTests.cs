@@ -12,7 +12,7 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
     public void The_embedded_migrations_keep_their_versions_and_names()
     {
         Assert.Equal(
-            [(1, "payloads"), (2, "chunks"), (3, "pending_uploads"), (4, "dead_letter_offset"), (5, "aborted_uploads"), (6, "lifecycle")],
+            [(1, "payloads"), (2, "chunks"), (3, "pending_uploads"), (4, "dead_letter_offset"), (5, "aborted_uploads"), (6, "lifecycle"), (7, "session_max_seq")],
             SchemaMigrator.Migrations.Select(m => (m.Version, m.Name)));
     }
 
@@ -22,10 +22,10 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
         var ct = TestContext.Current.CancellationToken;
         await using var dataSource = NpgsqlDataSource.Create(await postgres.CreateDatabaseAsync(ct));
 
-        Assert.Equal(6, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
+        Assert.Equal(7, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
         Assert.Equal(0, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
         await using var command = dataSource.CreateCommand("SELECT string_agg(version || ' ' || name, ', ' ORDER BY version) FROM ingest.schema_migrations");
-        Assert.Equal("1 payloads, 2 chunks, 3 pending_uploads, 4 dead_letter_offset, 5 aborted_uploads, 6 lifecycle", await command.ExecuteScalarAsync(ct));
+        Assert.Equal("1 payloads, 2 chunks, 3 pending_uploads, 4 dead_letter_offset, 5 aborted_uploads, 6 lifecycle, 7 session_max_seq", await command.ExecuteScalarAsync(ct));
     }
 
     /// <summary>
@@ -64,7 +64,7 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
         }
 
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        Assert.Equal(1, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
+        Assert.Equal(2, await SchemaMigrator.ApplyAsync(dataSource, NullLogger.Instance, ct));
 
         Assert.Equal("p/a/0/1/30, p/a/1/3/30, q/b/0/2/30", await Scalar(dataSource,
             """
@@ -72,8 +72,9 @@ public sealed class SchemaMigratorTests(PostgresFixture postgres)
                               round(extract(epoch FROM expires_at - received_at) / 86400)), ', ' ORDER BY project, session_id, seq)
             FROM ingest.payloads
             """, ct));
-        Assert.Equal("p/a/3, q/b/2", await Scalar(dataSource,
-            "SELECT string_agg(format('%s/%s/%s', project, session_id, next_position), ', ' ORDER BY project) FROM ingest.sessions", ct));
+        // Migration 7 records each session's highest stored seq.
+        Assert.Equal("p/a/3/1, q/b/2/0", await Scalar(dataSource,
+            "SELECT string_agg(format('%s/%s/%s/%s', project, session_id, next_position, max_seq), ', ' ORDER BY project) FROM ingest.sessions", ct));
         Assert.Equal("3", await Scalar(dataSource, "SELECT count(*)::text FROM ingest.payload_chunks", ct));
         Assert.Equal("0", await Scalar(dataSource, "SELECT count(*)::text FROM pg_tables WHERE schemaname = 'ingest' AND tablename LIKE '%legacy%'", ct));
     }
