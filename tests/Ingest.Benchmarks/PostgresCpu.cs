@@ -14,6 +14,7 @@ public sealed class PostgresCpu
 
     private readonly int _postmaster;
     private readonly string _database;
+    private readonly HashSet<int> _excluded = [];
     private readonly Dictionary<int, (TimeSpan First, TimeSpan Last)> _seen = [];
 
     private PostgresCpu(int postmaster, string database)
@@ -22,8 +23,8 @@ public sealed class PostgresCpu
         _database = database;
     }
 
-    /// <summary>The postmaster's pid, for the report.</summary>
-    public int Postmaster => _postmaster;
+    /// <summary>Leaves out a backend that only watches (the harness's polling connection: its counting is not the workers' cost).</summary>
+    public void Exclude(int backend) => _excluded.Add(backend);
 
     /// <summary>The server behind <paramref name="connectionString"/> if it runs on this machine, null otherwise.</summary>
     public static async Task<PostgresCpu?> FindAsync(string connectionString, CancellationToken cancellationToken)
@@ -45,7 +46,7 @@ public sealed class PostgresCpu
     {
         foreach (var pid in ProcessCpu.All())
         {
-            if (pid != _postmaster && ProcessCpu.ParentOf(pid) != _postmaster)
+            if (_excluded.Contains(pid) || (pid != _postmaster && ProcessCpu.ParentOf(pid) != _postmaster))
             {
                 continue;
             }

@@ -84,12 +84,14 @@ public static class ScalingScenario
         try
         {
             await using var source = NpgsqlDataSource.Create(database);
-            var before = Window.Take(workers, broker, await CountAsync(source, cancellationToken));
+            await using var poll = await source.OpenConnectionAsync(cancellationToken);
+            postgres?.Exclude(poll.ProcessID);
+            var before = Window.Take(workers, broker, await CountAsync(poll, cancellationToken));
             postgres?.Sample(first: true);
             var until = DateTime.UtcNow.AddMinutes(5);
             var polls = 0;
             long stored;
-            while ((stored = await CountAsync(source, cancellationToken)) < total)
+            while ((stored = await CountAsync(poll, cancellationToken)) < total)
             {
                 if (DateTime.UtcNow > until || workers.FirstOrDefault(w => w.HasExited) is { } exited)
                 {
@@ -153,8 +155,11 @@ public static class ScalingScenario
             duration.TotalSeconds, result.Errors, result.P99Ms);
     }
 
-    private static async Task<long> CountAsync(NpgsqlDataSource source, CancellationToken cancellationToken) =>
-        (long)(await source.CreateCommand("SELECT count(*) FROM ingest.payloads").ExecuteScalarAsync(cancellationToken))!;
+    private static async Task<long> CountAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM ingest.payloads", connection);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
 
     /// <summary>Payloads per second from the first stored row to the last (stored_at), and that time in seconds.</summary>
     private static async Task<(double Rate, double Seconds)> RateFromStoredAtAsync(NpgsqlDataSource source, CancellationToken cancellationToken)
