@@ -2,7 +2,7 @@
 # The benchmark harness: each scenario beside its baseline, measured in the same run.
 #   bash tests/bench.sh                 # full run (several minutes), report under tests/.state/bench/<timestamp>/
 #   bash tests/bench.sh --smoke         # seconds, proves the harness works (CI runs this)
-#   bash tests/bench.sh --out DIR --only api,producer,worker,latency,memory,failover,expiry [--expiry-rows N]
+#   bash tests/bench.sh --out DIR --only api,producer,worker,latency,memory,failover,expiry,scaling [--expiry-rows N]
 # Kafka__BootstrapServers=host:port measures against a real broker instead of the embedded one;
 # INGEST_TEST_PG (a connection string) against an existing Postgres instead of tests/pg.sh's.
 set -euo pipefail

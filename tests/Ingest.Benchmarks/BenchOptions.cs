@@ -55,12 +55,12 @@ public sealed record BenchOptions(bool Smoke, string OutputDirectory, IReadOnlyS
                     only.UnionWith(args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
                     break;
                 default:
-                    error = $"unknown or incomplete argument '{args[i]}' (expected --smoke, --out DIR, --only api,producer,worker,latency,memory,failover,expiry, --no-guard, --expiry-rows N)";
+                    error = $"unknown or incomplete argument '{args[i]}' (expected --smoke, --out DIR, --only api,producer,worker,latency,memory,failover,expiry,scaling, --no-guard, --expiry-rows N)";
                     return false;
             }
         }
 
-        string[] known = ["api", "producer", "worker", "latency", "memory", "failover", "expiry"];
+        string[] known = ["api", "producer", "worker", "latency", "memory", "failover", "expiry", "scaling"];
         if (only.FirstOrDefault(o => !known.Contains(o)) is { } unknown)
         {
             error = $"unknown scenario '{unknown}' in --only (known: {string.Join(',', known)})";

@@ -6,7 +6,7 @@ namespace Ingest.Benchmarks;
 
 /// <summary>
 /// The benchmark harness: every scenario beside its baseline, measured in the same run on the same
-/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency,memory,failover,expiry] [--expiry-rows N]</c>.
+/// broker and database. <c>bash tests/bench.sh [--smoke] [--out DIR] [--only api,producer,worker,latency,memory,failover,expiry,scaling] [--expiry-rows N]</c>.
 /// </summary>
 public static class Program
 {
@@ -73,13 +73,19 @@ public static class Program
             notes.AddRange(expiry.Notes);
         }
 
+        ScalingReport? scaling = null;
+        if (options.Runs("scaling"))
+        {
+            scaling = await ScalingScenario.RunAsync(stack, options, log, ct);
+        }
+
         if (options.Runs("failover") && !options.Smoke)
         {
             absolutes.AddRange(await FailoverScenario.RunAsync(log, ct));
         }
 
         var command = "bash tests/bench.sh " + string.Join(' ', args);
-        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, notes, ct);
+        await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, notes, scaling, ct);
         await log.WriteLineAsync($"ingest-bench: report in {Path.GetFullPath(options.OutputDirectory)}");
         return 0;
     }

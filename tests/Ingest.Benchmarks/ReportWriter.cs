@@ -17,7 +17,7 @@ public static class ReportWriter
     public static async Task WriteAsync(
         string directory, string machine, string command, IReadOnlyList<Measurement> measurements,
         IReadOnlyList<LatencyMeasurement> latencies, IReadOnlyList<AbsoluteMeasurement> absolutes, IReadOnlyList<string> notes,
-        CancellationToken cancellationToken)
+        ScalingReport? scaling, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
@@ -29,9 +29,10 @@ public static class ReportWriter
             latencies,
             absolutes = absolutes.Select(a => new { a.Scenario, a.Value, a.Unit, a.Limit, a.WithinLimit, a.Detail }),
             notes,
+            scaling = scaling is null ? null : new { scaling.Payloads, scaling.Partitions, scaling.Broker, scaling.BrokerMeasured, scaling.Runs, scaling.Api, scaling.WorkerCpuMsPer1000, scaling.PostgresCpuMsPer1000, scaling.BrokerCpuMsPer1000, ScalingReport.Headroom, scaling.Capacity },
         }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonSerializationNumberHandling });
         await File.WriteAllTextAsync(Path.Combine(directory, "report.json"), json, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes, notes), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, "report.md"), Markdown(machine, command, measurements, latencies, absolutes, notes) + scaling?.Markdown(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "throughput.svg"), RatioChart(measurements.Where(m => m.Baseline > 0).ToList()), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "latency.svg"), LatencyChart(latencies), cancellationToken);
     }
