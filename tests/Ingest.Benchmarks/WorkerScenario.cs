@@ -32,42 +32,65 @@ public static class WorkerScenario
                 .Select(i => BenchMessages.Build($"w{i % 256}", i / 256, payloads[i % 16].Payload, payloads[i % 16].Encoded))
                 .ToList();
 
-            // 48 partitions keep each one's backlog under 4 MB, inside the embedded broker's 5 MiB.
-            const int Partitions = 48;
-            var topic = await stack.TopicAsync("bench-worker", cancellationToken, Partitions);
-            using (var producer = BenchMessages.Producer(stack))
+            // A short run on 2 shared cores moves by ±25 % from one run to the next: three rounds of worker then COPY, the
+            // round with the median ratio reported.
+            var rounds = new List<(double Worker, double Copy)>();
+            for (var round = 0; round < (options.Smoke ? 1 : 3); round++)
             {
-                foreach (var message in messages)
-                {
-                    producer.Produce(topic, message);
-                }
-
-                producer.Flush(cancellationToken);
+                rounds.Add(await RoundAsync(stack, messages, cancellationToken));
+                await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"  worker {name,-8} {rounds[^1].Worker,10:0.0} rows/s; binary COPY {rounds[^1].Copy,10:0.0} rows/s; ratio {rounds[^1].Worker / rounds[^1].Copy:0.00}"));
             }
 
-            stack.AssertRetained(topic, Partitions);
-
-            var database = await stack.DatabaseAsync(cancellationToken);
-            await using (var worker = await stack.StartWorkerAsync(topic, database, cancellationToken))
-            {
-                await WaitForRowsAsync(database, count, TimeSpan.FromMinutes(5), cancellationToken);
-                await worker.StopAsync(cancellationToken);
-            }
-
-            var workerRate = await RateFromStoredAtAsync(database, cancellationToken);
-            var copyRate = await CopyRateAsync(await stack.DatabaseAsync(cancellationToken), messages, cancellationToken);
-            await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  worker {name,-8} {workerRate,10:0.0} rows/s; binary COPY {copyRate,10:0.0} rows/s"));
+            var ordered = rounds.OrderBy(r => r.Worker / r.Copy).ToList();
+            var (workerRate, copyRate) = ordered[ordered.Count / 2];
             results.Add(new Measurement(
                 $"worker store {name}", "MB/s", workerRate * size / 1e6, copyRate * size / 1e6, $"raw binary COPY {name}",
-                size >= 100_000 ? 0.7 : 0.5,
-                string.Create(CultureInfo.InvariantCulture, $"{count} payloads; worker {workerRate:0} payloads/s, COPY {copyRate:0} rows/s (500 rows per COPY)")));
+                size >= 100_000 ? 0.85 : 0.6,
+                string.Create(CultureInfo.InvariantCulture,
+                    $"{count} payloads, 48 partitions; median of {rounds.Count} rounds (ratios {string.Join(", ", rounds.Select(r => (r.Worker / r.Copy).ToString("0.00", CultureInfo.InvariantCulture)))}); worker {workerRate:0} payloads/s, COPY {copyRate:0} rows/s (500 rows per COPY)")));
         }
 
         return results;
     }
 
-    private static async Task WaitForRowsAsync(string database, long count, TimeSpan deadline, CancellationToken cancellationToken)
+    /// <summary>One round: the backlog produced to a fresh topic, stored by a worker, then COPYed into another fresh database.</summary>
+    private static async Task<(double Worker, double Copy)> RoundAsync(
+        Stack stack, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
+    {
+        // 48 partitions keep each one's backlog under 4 MB, inside the embedded broker's 5 MiB.
+        const int Partitions = 48;
+        var topic = await stack.TopicAsync("bench-worker", cancellationToken, Partitions);
+        using (var producer = BenchMessages.Producer(stack))
+        {
+            foreach (var message in messages)
+            {
+                producer.Produce(topic, message);
+            }
+
+            producer.Flush(cancellationToken);
+        }
+
+        stack.AssertRetained(topic, Partitions);
+
+        var database = await stack.DatabaseAsync(cancellationToken);
+        DateTimeOffset allStored;
+        await using (var worker = await stack.StartWorkerAsync(topic, database, cancellationToken))
+        {
+            allStored = await WaitForRowsAsync(database, messages.Count, TimeSpan.FromMinutes(5), cancellationToken);
+            await worker.StopAsync(cancellationToken);
+        }
+
+        var workerRate = await RateAsync(database, allStored, cancellationToken);
+        await stack.DropDatabaseAsync(database, cancellationToken);
+        var copyDatabase = await stack.DatabaseAsync(cancellationToken);
+        var copyRate = await CopyRateAsync(copyDatabase, messages, cancellationToken);
+        await stack.DropDatabaseAsync(copyDatabase, cancellationToken);
+        return (workerRate, copyRate);
+    }
+
+    /// <summary>Polls (every 20 ms) until <paramref name="count"/> rows are committed; returns when it saw them.</summary>
+    private static async Task<DateTimeOffset> WaitForRowsAsync(string database, long count, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var until = DateTime.UtcNow + deadline;
         await using var source = NpgsqlDataSource.Create(database);
@@ -78,20 +101,24 @@ public static class WorkerScenario
                 throw new TimeoutException($"the worker did not store {count} payloads within {deadline}");
             }
 
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(20, cancellationToken);
         }
+
+        return DateTimeOffset.UtcNow;
     }
 
-    /// <summary>Rows per second between the first and the last commit (excludes the group join before the first).</summary>
-    private static async Task<double> RateFromStoredAtAsync(string database, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rows per second from the start of the first storing transaction (its <c>stored_at</c>, after the group join) to the
+    /// moment all rows were seen committed. Not first to last <c>stored_at</c>: that is each transaction's start, and with
+    /// transactions of up to 2,000 rows it would leave the last one's work out.
+    /// </summary>
+    private static async Task<double> RateAsync(string database, DateTimeOffset allStored, CancellationToken cancellationToken)
     {
         await using var source = NpgsqlDataSource.Create(database);
-        await using var reader = await source.CreateCommand(
-            "SELECT count(*), extract(epoch FROM max(stored_at) - min(stored_at)) FROM ingest.payloads").ExecuteReaderAsync(cancellationToken);
+        await using var reader = await source.CreateCommand("SELECT count(*), min(stored_at) FROM ingest.payloads").ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        var rows = reader.GetInt64(0);
-        var seconds = (double)reader.GetDecimal(1);
-        return seconds > 0 ? (rows - 1) / seconds : 0;
+        var seconds = (allStored - reader.GetFieldValue<DateTimeOffset>(1)).TotalSeconds;
+        return seconds > 0 ? reader.GetInt64(0) / seconds : 0;
     }
 
     private static async Task<double> CopyRateAsync(string database, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
