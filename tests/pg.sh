@@ -47,9 +47,10 @@ start() {
     return 0
   fi
   # Loopback only; socket in the data dir so no system directory is needed. More connections than
-  # the default 100: parallel test classes each hold pools for API and workers.
+  # the default 100: parallel test classes each hold pools for API and workers. Commit timestamps: the
+  # benchmark's end-to-end latency ends when a row is committed (stored_at is its transaction's start).
   as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c shared_buffers=256MB -c fsync=on" >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c shared_buffers=256MB -c fsync=on -c track_commit_timestamp=on" >/dev/null
   echo "$conn"
 }
 
