@@ -63,7 +63,7 @@ public sealed class PayloadPublisher(
         var options = api.Value;
         var topic = ingest.Value.Topic;
         var envelope = new PayloadEnvelope(
-            target.ProjectId, target.SessionId, target.Seq, target.ContentType, PayloadCodec.Name, time.GetUtcNow(), Guid.NewGuid(), 0, 0);
+            target.ProjectId, target.SessionId, target.Seq, target.ContentType, PayloadCodec.Name, time.GetUtcNow(), PayloadIds.Next(), 0, 0);
         var key = envelope.Key;
         var ledger = backlog.For(key);
         if (ledger is not null && backlog.Limit is { } limit && ledger.IsStalled(limit, options.BacklogAdmitTimeout))

@@ -13,21 +13,30 @@ namespace Ingest.Benchmarks;
 public static class MemoryScenario
 {
     public static async Task<List<AbsoluteMeasurement>> RunAsync(Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken) =>
-        [await ApiFloodAsync(stack, options, log, cancellationToken), await WorkerCatchUpAsync(stack, options, log, cancellationToken)];
+        [
+            await ApiFloodAsync(stack, options, log, attacks: false, cancellationToken),
+            await ApiFloodAsync(stack, options, log, attacks: true, cancellationToken),
+            await WorkerCatchUpAsync(stack, options, log, cancellationToken),
+        ];
 
     /// <summary>
     /// Clients each stream one large recording-like payload at once. No worker runs: the API's memory does
-    /// not depend on one, and the embedded broker keeps only the newest 5 MiB per partition anyway.
+    /// not depend on one, and the embedded broker keeps only the newest 5 MiB per partition anyway. With
+    /// <paramref name="attacks"/>, another project's key holds the edge issue's attacks open (<see cref="AttackMix"/>) from just
+    /// before the flood: the API's memory bound must hold under both at once.
     /// </summary>
-    private static async Task<AbsoluteMeasurement> ApiFloodAsync(Stack stack, BenchOptions options, TextWriter log, CancellationToken cancellationToken)
+    private static async Task<AbsoluteMeasurement> ApiFloodAsync(
+        Stack stack, BenchOptions options, TextWriter log, bool attacks, CancellationToken cancellationToken)
     {
         var (clients, size) = options.Smoke ? (4, 8L << 20) : (20, 100L << 20);
         var topic = await stack.TopicAsync("bench-rss-api", cancellationToken);
         var database = await stack.DatabaseAsync(cancellationToken);
-        await using var api = await WorkerProcess.StartApiAsync(null, stack.ApiArguments(topic, database), cancellationToken);
+        await using var api = await WorkerProcess.StartApiAsync(
+            null, [.. stack.ApiArguments(topic, database), .. attacks ? AttackMix.ApiArguments() : []], cancellationToken);
         using var http = new HttpClient { BaseAddress = api.Address, Timeout = Timeout.InfiniteTimeSpan };
         http.DefaultRequestHeaders.Authorization = new("Bearer", Stack.Key);
 
+        var attack = attacks ? AttackMix.Start(api.Address, options.Smoke, cancellationToken) : null;
         var clock = Stopwatch.StartNew();
         var answers = await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
         {
@@ -37,17 +46,19 @@ public static class MemoryScenario
             return (int)response.StatusCode;
         }));
         var elapsed = clock.Elapsed;
+        var attackOutcome = attack is null ? null : await attack.OutcomeAsync();
         var peakMiB = api.PeakRssBytes() / (double)(1 << 20);
         var codes = string.Join(", ", answers.GroupBy(a => a).OrderBy(g => g.Key).Select(g => $"{g.Count()}× {g.Key}"));
-        var label = string.Create(CultureInfo.InvariantCulture, $"API peak RSS, {clients} concurrent {size >> 20} MiB uploads");
-        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {label}: {peakMiB:0} MiB in {elapsed.TotalSeconds:0.0} s ({codes})"));
+        var label = string.Create(CultureInfo.InvariantCulture, $"API peak RSS, {clients} concurrent {size >> 20} MiB uploads{(attacks ? " + the edge attacks" : "")}");
+        var attacked = attackOutcome is null ? "" : $"; attackers (project attack) answered {attackOutcome}";
+        await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  {label}: {peakMiB:0} MiB in {elapsed.TotalSeconds:0.0} s ({codes}{attacked})"));
         if (answers.Any(a => a != 202))
         {
             throw new InvalidOperationException($"{label}: not every upload was accepted ({codes})");
         }
 
-        return new AbsoluteMeasurement(label, peakMiB, "MiB", 512, string.Create(CultureInfo.InvariantCulture,
-            $"VmHWM of the API process (dotnet Ingest.Api.dll, defaults); {clients} × 202 in {elapsed.TotalSeconds:0.0} s ({clients * (size >> 20) / elapsed.TotalSeconds:0} MiB/s)"));
+        return new AbsoluteMeasurement(label, peakMiB, "MiB", 256, string.Create(CultureInfo.InvariantCulture,
+            $"VmHWM of the API process (dotnet Ingest.Api.dll, defaults); {clients} × 202 in {elapsed.TotalSeconds:0.0} s ({clients * (size >> 20) / elapsed.TotalSeconds:0} MiB/s){attacked}"));
     }
 
     /// <summary>A backlog of 10 KB payloads produced first, then one worker process started on it, until all are stored.</summary>

@@ -39,4 +39,25 @@ public sealed class ProducerConfigTests
         Assert.Equal(2_000_000, config.MessageMaxBytes);
         Assert.Equal(30_000, config.MessageTimeoutMs);
     }
+
+    [Fact]
+    public async Task Delivery_reports_carry_what_the_api_reads_and_not_the_headers()
+    {
+        // librdkafka's mock cluster in this process: a real produce and delivery report through the API's config.
+        var kafka = new KafkaSettings();
+        kafka.Client["test.mock.num.brokers"] = "1";
+        var config = PayloadProducer.CreateConfig(kafka, new ApiOptions());
+        using var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        byte[] value = [1, 2, 3];
+
+        var report = await producer.ProduceAsync(
+            "report-fields", new Message<byte[], byte[]> { Key = "p/s"u8.ToArray(), Value = value, Headers = new Headers { { "ingest-v", "1"u8.ToArray() } } },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(PayloadProducer.DeliveryReportFields, config.DeliveryReportFields);
+        Assert.Equal(PersistenceStatus.Persisted, report.Status);
+        Assert.True(report.Offset.Value >= 0);
+        Assert.Equal(value, report.Message.Value); // what PublishTelemetry and the too-large path read
+        Assert.Null(report.Message.Headers); // not copied back: the cost this setting removes
+    }
 }
