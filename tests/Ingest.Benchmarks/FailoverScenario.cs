@@ -14,7 +14,7 @@ namespace Ingest.Benchmarks;
 /// </summary>
 public static class FailoverScenario
 {
-    private const string Filter = "FullyQualifiedName~Ingest.Worker.Tests.FailoverTests|FullyQualifiedName~Ingest.Worker.Tests.PostgresOutageTests";
+    private const string Filter = "FullyQualifiedName~Ingest.Worker.Tests.Consuming.FailoverTests|FullyQualifiedName~Ingest.Worker.Tests.Storage.PostgresOutageTests";
 
     public static async Task<IReadOnlyList<AbsoluteMeasurement>> RunAsync(TextWriter log, CancellationToken cancellationToken)
     {

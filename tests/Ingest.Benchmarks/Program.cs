@@ -79,14 +79,25 @@ public static class Program
             scaling = await ScalingScenario.RunAsync(stack, options, log, ct);
         }
 
+        var failed = false;
         if (options.Runs("failover") && !options.Smoke)
         {
-            absolutes.AddRange(await FailoverScenario.RunAsync(log, ct));
+            try
+            {
+                absolutes.AddRange(await FailoverScenario.RunAsync(log, ct));
+            }
+            catch (InvalidOperationException ex)
+            {
+                // The other scenarios' results are kept: the report says what failed, and the run exits 1.
+                await Console.Error.WriteLineAsync($"ingest-bench: failover scenario failed: {ex.Message}");
+                notes.Add($"The failover scenario failed: {ex.Message}");
+                failed = true;
+            }
         }
 
         var command = "bash tests/bench.sh " + string.Join(' ', args);
         await ReportWriter.WriteAsync(options.OutputDirectory, machine, command.Trim(), measurements, latencies, absolutes, notes, scaling, ct);
         await log.WriteLineAsync($"ingest-bench: report in {Path.GetFullPath(options.OutputDirectory)}");
-        return 0;
+        return failed ? 1 : 0;
     }
 }

@@ -6,8 +6,8 @@ namespace Ingest.Benchmarks;
 /// <summary>One drain of the backlog by <paramref name="Replicas"/> worker processes.</summary>
 /// <param name="Replicas">Worker processes in the group.</param>
 /// <param name="Payloads">The backlog, all stored at the end.</param>
-/// <param name="PayloadsPerSecond">Payloads stored per second from the first stored row to the last (stored_at).</param>
-/// <param name="StoredSeconds">First to last stored_at.</param>
+/// <param name="PayloadsPerSecond">Payloads stored per second from the first storing transaction's start to all seen committed.</param>
+/// <param name="StoredSeconds">From the first stored_at to all seen committed.</param>
 /// <param name="WindowSeconds">The CPU window: from all replicas answering /healthz to all payloads stored.</param>
 /// <param name="WindowPayloads">Payloads stored in the CPU window (the costs are per these).</param>
 /// <param name="ReplicaCpuSeconds">CPU (utime + stime) of each replica process in the window.</param>
@@ -98,7 +98,7 @@ public sealed record ScalingReport(long Payloads, int Partitions, string Broker,
         }
 
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture,
-            $"payloads/s: first to last stored_at. CPU: utime + stime from /proc over the window from all replicas answering /healthz to all stored (the payloads stored in it are the denominator); Postgres: the postmaster, this database's backends and the shared writers (checkpointer, background writer, WAL writer, autovacuum launcher); broker: {BrokerMeasured}.");
+            $"payloads/s: from the first storing transaction's start (stored_at) to all seen committed. CPU: utime + stime from /proc over the window from all replicas answering /healthz to all stored (the payloads stored in it are the denominator); Postgres: the postmaster, this database's backends and the shared writers (checkpointer, background writer, WAL writer, autovacuum launcher); broker: {BrokerMeasured}.");
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture,
             $"API: wrk, 10 KB posts at {Api.Connections} connections for {Api.Seconds:0} s: {Api.PayloadsPerSecond:N0} payloads/s (p99 {Api.P99Ms:0.0} ms, {Api.Errors} non-202), API {Api.ApiCores:0.00} cores = {Api.ApiCpuMsPer1000:0} CPU-ms per 1,000; broker {Text(Api.BrokerCores, "0.00")} cores; machine {Api.MachineCores:0.00} cores busy.");
 
