@@ -52,8 +52,8 @@ public static partial class Wrk
         };
         var self = Process.GetCurrentProcess();
         var serverBefore = self.TotalProcessorTime;
-        var brokerBefore = EmbeddedBrokerCpu();
-        var machineBefore = MachineBusy();
+        var brokerBefore = ProcessCpu.ThreadsOfSelf("rdk:mock");
+        var machineBefore = ProcessCpu.MachineBusy();
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wrk");
         var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
@@ -61,8 +61,8 @@ public static partial class Wrk
         var wall = clock.Elapsed.TotalSeconds;
         self.Refresh();
         var serverCores = (self.TotalProcessorTime - serverBefore).TotalSeconds / wall;
-        var machineCores = (MachineBusy() - machineBefore).TotalSeconds / wall;
-        var brokerCores = (EmbeddedBrokerCpu() - brokerBefore).TotalSeconds / wall;
+        var machineCores = (ProcessCpu.MachineBusy() - machineBefore).TotalSeconds / wall;
+        var brokerCores = (ProcessCpu.ThreadsOfSelf("rdk:mock") - brokerBefore).TotalSeconds / wall;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"wrk failed: {await process.StandardError.ReadToEndAsync(cancellationToken)}{output}");
@@ -75,39 +75,6 @@ public static partial class Wrk
         var bodyBytes = new FileInfo(bodyFile).Length;
         var good = requests == 0 ? 0 : rps * (requests - errors) / requests;
         return new Result(good, good * bodyBytes, requests, errors, Percentile(output, "50%"), Percentile(output, "99%"), serverCores, brokerCores, machineCores);
-    }
-
-    /// <summary>CPU time of this process's embedded-broker threads (librdkafka names the mock cluster's thread <c>rdk:mock</c>).</summary>
-    private static TimeSpan EmbeddedBrokerCpu()
-    {
-        var ticks = 0L;
-        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (File.ReadAllText(Path.Combine(task, "comm")).Trim() == "rdk:mock")
-                {
-                    // Fields after the parenthesised name: state is field 3, utime 14 and stime 15 of /proc/.../stat.
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                }
-            }
-            catch (IOException)
-            {
-                // The thread ended meanwhile.
-            }
-        }
-
-        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
-    }
-
-    /// <summary>Busy CPU time of the whole machine so far (user, nice, system, irq, softirq, steal from /proc/stat).</summary>
-    private static TimeSpan MachineBusy()
-    {
-        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var ticks = new[] { 1, 2, 3, 6, 7, 8 }.Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
-        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
     }
 
     private static double Percentile(string output, string label)
