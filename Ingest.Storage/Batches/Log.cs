@@ -10,4 +10,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Error,
         Message = "Database write refused (needs an operator; nothing is committed until it succeeds), retry {Attempt} in {Delay}")]
     public static partial void WriteRetryPersistent(ILogger logger, int attempt, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Warning,
+        Message = "A payload taken for new was already stored ({Error}); the batch is written again with every row checked")]
+    public static partial void UnseenRowConflict(ILogger logger, string error);
 }

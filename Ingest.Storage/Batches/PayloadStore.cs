@@ -147,6 +147,20 @@ public sealed class PayloadStore
 
     private async Task<IReadOnlyList<StoredBatch>> WriteAsync(IReadOnlyList<BatchPart> parts, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await WriteAsync(parts, copyUnseen: true, cancellationToken);
+        }
+        catch (UnseenRowConflictException ex)
+        {
+            // Nothing of the first attempt is committed; every row checked this time, so the stored copy is found.
+            Log.UnseenRowConflict(_logger, ex.InnerException!.Message);
+            return await WriteAsync(parts, copyUnseen: false, cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<StoredBatch>> WriteAsync(IReadOnlyList<BatchPart> parts, bool copyUnseen, CancellationToken cancellationToken)
+    {
         // The parts' messages as one sequence: each partition's stay in offset order, and a session lives in one partition.
         var payloads = parts.SelectMany(p => p.Payloads).ToList();
         var now = _timeProvider.GetUtcNow();
@@ -160,7 +174,7 @@ public sealed class PayloadStore
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var live = Enumerable.Range(0, payloads.Count).Where(i => expiries[i] > now).ToList();
         var sessions = await BatchSessions.UpsertAsync(connection, transaction, live.Select(i => (payloads[i], expiries[i])), cancellationToken);
-        var rows = new PayloadRows(connection, transaction, sessions);
+        var rows = new PayloadRows(connection, transaction, sessions, copyUnseen);
         var results = new StoreResult[payloads.Count];
         var run = new List<int>();
         for (var i = 0; i < payloads.Count; i++)

@@ -93,6 +93,28 @@ public sealed class PayloadStoreTests(PostgresFixture postgres)
     }
 
     [Fact]
+    public async Task Rows_taken_for_new_that_are_stored_already_are_found_when_the_batch_is_written_again_with_checks()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await StoreDatabase.CreateAsync(postgres, ct);
+        // Enough unseen rows for the COPY path (PayloadRows.CopyThreshold), stored once.
+        var messages = Enumerable.Range(0, PayloadRows.CopyThreshold + 2)
+            .Select(seq => (Envelope: StoreDatabase.EnvelopeFor("s", seq, Bytes($"payload {seq}")), Body: Bytes($"payload {seq}")))
+            .ToList();
+        var first = await db.StoreAsync([.. messages.Select(m => db.Message(m.Envelope, m.Body))], ct);
+        Assert.All(first.Results, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+        // The rule broken: the session's max_seq forgotten (as if its row were recreated under rows that outlived it), so
+        // the redelivered rows are all taken for new and the COPY meets the stored ones.
+        await db.ExecuteAsync("UPDATE ingest.sessions SET max_seq = NULL", ct);
+
+        var again = await db.StoreAsync([.. messages.Select(m => db.Message(m.Envelope, m.Body))], ct);
+
+        Assert.All(again.Results, r => Assert.Equal(StoreOutcome.Redelivery, r.Outcome));
+        var rows = await db.RowsAsync(ct);
+        Assert.Equal(messages.Select((m, i) => ((long)i, (long)i, m.Envelope.PayloadId)), rows.Select(r => (r.Seq, r.Offset, r.PayloadId)));
+    }
+
+    [Fact]
     public async Task Positions_follow_the_order_of_the_batch_and_of_the_batches()
     {
         var ct = TestContext.Current.CancellationToken;
