@@ -7,9 +7,12 @@ namespace Ingest.Benchmarks;
 /// (librdkafka's <c>rdk:mock</c>); a real broker is measurable when it is a local process (found by its listening client
 /// port: only the bootstrap node of a cluster); a remote one is not.
 /// </summary>
-public sealed class BrokerProbe(string description, Func<TimeSpan?> read)
+public sealed class BrokerProbe(string description, Func<TimeSpan?> read, bool inThisProcess = false)
 {
     public string Description => description;
+
+    /// <summary>The embedded broker: its CPU is part of this process's.</summary>
+    public bool InThisProcess => inThisProcess;
 
     /// <summary>CPU so far, or null when not measurable (or the process is gone).</summary>
     public TimeSpan? Read() => read();
@@ -18,7 +21,7 @@ public sealed class BrokerProbe(string description, Func<TimeSpan?> read)
     {
         if (stack.Kafka.IsMock)
         {
-            return new BrokerProbe("embedded broker: librdkafka's rdk:mock thread, inside the harness's own process", () => ProcessCpu.ThreadsOfSelf("rdk:mock"));
+            return new BrokerProbe("embedded broker: librdkafka's rdk:mock thread, inside the harness's own process", () => ProcessCpu.ThreadsOfSelf("rdk:mock"), inThisProcess: true);
         }
 
         var first = stack.Kafka.BootstrapServers.Split(',')[0];

@@ -34,29 +34,32 @@ public static class WorkerScenario
 
             // A short run on 2 shared cores moves by ±25 % from one run to the next: three rounds of worker then COPY, the
             // round with the median ratio reported.
-            var rounds = new List<(double Worker, double Copy)>();
+            var broker = BrokerProbe.For(stack);
+            var rounds = new List<Round>();
             for (var round = 0; round < (options.Smoke ? 1 : 3); round++)
             {
-                rounds.Add(await RoundAsync(stack, messages, cancellationToken));
+                var r = await RoundAsync(stack, broker, messages, cancellationToken);
+                rounds.Add(r);
                 await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"  worker {name,-8} {rounds[^1].Worker,10:0.0} rows/s; binary COPY {rounds[^1].Copy,10:0.0} rows/s; ratio {rounds[^1].Worker / rounds[^1].Copy:0.00}"));
+                    $"  worker {name,-8} {r.Worker,10:0.0} rows/s; binary COPY {r.Copy,10:0.0} rows/s; ratio {r.Ratio:0.00}"));
+                await log.WriteLineAsync($"    worker phase: {r.WorkerCpu}");
+                await log.WriteLineAsync($"    COPY phase:   {r.CopyCpu}");
             }
 
-            var ordered = rounds.OrderBy(r => r.Worker / r.Copy).ToList();
-            var (workerRate, copyRate) = ordered[ordered.Count / 2];
+            var median = rounds.OrderBy(r => r.Ratio).ElementAt(rounds.Count / 2);
             results.Add(new Measurement(
-                $"worker store {name}", "MB/s", workerRate * size / 1e6, copyRate * size / 1e6, $"raw binary COPY {name}",
+                $"worker store {name}", "MB/s", median.Worker * size / 1e6, median.Copy * size / 1e6, $"raw binary COPY {name}",
                 size >= 100_000 ? 0.85 : 0.6,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"{count} payloads, 48 partitions; median of {rounds.Count} rounds (ratios {string.Join(", ", rounds.Select(r => (r.Worker / r.Copy).ToString("0.00", CultureInfo.InvariantCulture)))}); worker {workerRate:0} payloads/s, COPY {copyRate:0} rows/s (500 rows per COPY)")));
+                    $"{count} payloads, 48 partitions; median of {rounds.Count} rounds (ratios {string.Join(", ", rounds.Select(r => r.Ratio.ToString("0.00", CultureInfo.InvariantCulture)))}); worker {median.Worker:0} payloads/s, COPY {median.Copy:0} rows/s (500 rows per COPY); that round's CPU — worker phase: {median.WorkerCpu}; COPY phase: {median.CopyCpu} ({broker.Description})")));
         }
 
         return results;
     }
 
     /// <summary>One round: the backlog produced to a fresh topic, stored by a worker, then COPYed into another fresh database.</summary>
-    private static async Task<(double Worker, double Copy)> RoundAsync(
-        Stack stack, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
+    private static async Task<Round> RoundAsync(
+        Stack stack, BrokerProbe broker, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
     {
         // 48 partitions keep each one's backlog under 4 MB, inside the embedded broker's 5 MiB.
         const int Partitions = 48;
@@ -74,37 +77,63 @@ public static class WorkerScenario
         stack.AssertRetained(topic, Partitions);
 
         var database = await stack.DatabaseAsync(cancellationToken);
+        var postgres = await PostgresCpu.FindAsync(database, cancellationToken);
         DateTimeOffset allStored;
+        Cpu workerCpu;
         await using (var worker = await stack.StartWorkerAsync(topic, database, cancellationToken))
         {
-            allStored = await WaitForRowsAsync(database, messages.Count, TimeSpan.FromMinutes(5), cancellationToken);
+            (allStored, workerCpu) = await WaitForRowsAsync(database, messages.Count, postgres, broker, TimeSpan.FromMinutes(5), cancellationToken);
             await worker.StopAsync(cancellationToken);
         }
 
         var workerRate = await RateAsync(database, allStored, cancellationToken);
         await stack.DropDatabaseAsync(database, cancellationToken);
         var copyDatabase = await stack.DatabaseAsync(cancellationToken);
-        var copyRate = await CopyRateAsync(copyDatabase, messages, cancellationToken);
+        var (copyRate, copyCpu) = await CopyRateAsync(copyDatabase, messages, cancellationToken);
         await stack.DropDatabaseAsync(copyDatabase, cancellationToken);
-        return (workerRate, copyRate);
+        return new Round(workerRate, copyRate, workerCpu, copyCpu);
     }
 
-    /// <summary>Polls (every 20 ms) until <paramref name="count"/> rows are committed; returns when it saw them.</summary>
-    private static async Task<DateTimeOffset> WaitForRowsAsync(string database, long count, TimeSpan deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls (every 20 ms) until <paramref name="count"/> rows are committed; returns when it saw them, with the CPU spent
+    /// from the first committed row to then (the group join before it is left out).
+    /// </summary>
+    private static async Task<(DateTimeOffset AllSeen, Cpu Cpu)> WaitForRowsAsync(
+        string database, long count, PostgresCpu? postgres, BrokerProbe broker, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var until = DateTime.UtcNow + deadline;
         await using var source = NpgsqlDataSource.Create(database);
-        while ((long)(await source.CreateCommand("SELECT count(*) FROM ingest.payloads").ExecuteScalarAsync(cancellationToken))! < count)
+        await using var poll = await source.OpenConnectionAsync(cancellationToken);
+        postgres?.Exclude(poll.ProcessID);
+        await using var counting = new NpgsqlCommand("SELECT count(*) FROM ingest.payloads", poll);
+        CpuMark? first = null;
+        long seen;
+        while ((seen = (long)(await counting.ExecuteScalarAsync(cancellationToken))!) < count)
         {
             if (DateTime.UtcNow > until)
             {
                 throw new TimeoutException($"the worker did not store {count} payloads within {deadline}");
             }
 
+            if (seen > 0)
+            {
+                if (first is null)
+                {
+                    postgres?.Sample(first: true);
+                    first = CpuMark.Take(broker, seen);
+                }
+                else
+                {
+                    postgres?.Sample();
+                }
+            }
+
             await Task.Delay(20, cancellationToken);
         }
 
-        return DateTimeOffset.UtcNow;
+        var allSeen = DateTimeOffset.UtcNow;
+        var last = CpuMark.Take(broker, seen);
+        return (allSeen, Cpu.Between(first ?? last, last, postgres));
     }
 
     /// <summary>
@@ -121,8 +150,10 @@ public static class WorkerScenario
         return seconds > 0 ? reader.GetInt64(0) / seconds : 0;
     }
 
-    private static async Task<double> CopyRateAsync(string database, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
+    private static async Task<(double Rate, Cpu Cpu)> CopyRateAsync(string database, List<Message<byte[], byte[]>> messages, CancellationToken cancellationToken)
     {
+        var postgres = await PostgresCpu.FindAsync(database, cancellationToken);
+        var noBroker = new BrokerProbe("none", () => null);
         await using var source = NpgsqlDataSource.Create(database);
         await using var connection = await source.OpenConnectionAsync(cancellationToken);
         // The partitions a worker with the default settings (30 days' retention, 1-day partitions) keeps ahead.
@@ -132,6 +163,8 @@ public static class WorkerScenario
             await partitions.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        postgres?.Sample(first: true);
+        var first = CpuMark.Take(noBroker, 0);
         var clock = Stopwatch.StartNew();
         for (var start = 0; start < messages.Count; start += 500)
         {
@@ -159,8 +192,53 @@ public static class WorkerScenario
             }
 
             await writer.CompleteAsync(cancellationToken);
+            postgres?.Sample();
         }
 
-        return messages.Count / clock.Elapsed.TotalSeconds;
+        var seconds = clock.Elapsed.TotalSeconds;
+        return (messages.Count / seconds, Cpu.Between(first, CpuMark.Take(noBroker, messages.Count), postgres));
+    }
+
+    /// <summary>One round's rates (rows/s) and where the CPU went in each.</summary>
+    private sealed record Round(double Worker, double Copy, Cpu WorkerCpu, Cpu CopyCpu)
+    {
+        public double Ratio => Worker / Copy;
+    }
+
+    /// <summary>
+    /// CPU readings at one moment: this process (the in-process worker and, on the embedded broker, the broker's
+    /// <c>rdk:mock</c> thread; or the COPY client), the broker where measurable, the machine. Postgres is sampled apart
+    /// (<see cref="PostgresCpu"/>).
+    /// </summary>
+    private sealed record CpuMark(DateTime At, long Rows, TimeSpan Self, TimeSpan? Broker, bool BrokerInSelf, TimeSpan Machine)
+    {
+        public static CpuMark Take(BrokerProbe broker, long rows) => new(
+            DateTime.UtcNow, rows, ProcessCpu.OfProcess(Environment.ProcessId) ?? TimeSpan.Zero, broker.Read(), broker.InThisProcess,
+            ProcessCpu.MachineBusy());
+    }
+
+    /// <summary>
+    /// CPU milliseconds per 1,000 rows over a window: the client (the worker, or the COPY loop: this process less an
+    /// embedded broker's thread), the broker (null when not measurable), Postgres (this database's backends and the shared
+    /// writers; null when not local), and the machine's cores busy on average.
+    /// </summary>
+    private sealed record Cpu(double Client, double? Broker, double? Postgres, double CoresBusy, double Seconds)
+    {
+        public static Cpu Between(CpuMark first, CpuMark last, PostgresCpu? postgres)
+        {
+            postgres?.Sample();
+            var rows = Math.Max(1, last.Rows - first.Rows);
+            var perThousand = (TimeSpan t) => t.TotalMilliseconds * 1000 / rows;
+            var broker = last.Broker is { } b1 && first.Broker is { } b0 ? b1 - b0 : (TimeSpan?)null;
+            var self = last.Self - first.Self;
+            var embedded = last.BrokerInSelf && broker is { } inSelf ? inSelf : TimeSpan.Zero;
+            var seconds = (last.At - first.At).TotalSeconds;
+            return new Cpu(
+                perThousand(self - embedded), broker is { } br ? perThousand(br) : null, postgres is null ? null : perThousand(postgres.Used),
+                seconds > 0 ? (last.Machine - first.Machine).TotalSeconds / seconds : 0, seconds);
+        }
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"client {Client:0}, broker {(Broker is { } b ? b.ToString("0", CultureInfo.InvariantCulture) : "n/a")}, Postgres {(Postgres is { } p ? p.ToString("0", CultureInfo.InvariantCulture) : "n/a")} CPU-ms per 1,000 rows; {CoresBusy:0.00} cores busy over {Seconds:0.0} s");
     }
 }
