@@ -42,11 +42,15 @@ public static class ApiScenario
                 compress ? $"Kestrel + LZ4 {name}" : $"bare Kestrel {name}", target,
                 string.Create(CultureInfo.InvariantCulture,
                     $"API peak at {ingest.Connections} connections (p50 {ingest.Result.P50Ms:0.0} ms, p99 {ingest.Result.P99Ms:0.0} ms, {ingest.Result.Errors} non-202; CPU: API {ingest.Result.ServerCores - ingest.Result.BrokerCores:0.00} + embedded broker {ingest.Result.BrokerCores:0.00} cores, machine {ingest.Result.MachineCores:0.00} of {Environment.ProcessorCount}); " +
-                    $"baseline peak at {baseline.Connections} (p99 {baseline.Result.P99Ms:0.0} ms; CPU: server {baseline.Result.ServerCores:0.00}, machine {baseline.Result.MachineCores:0.00})")));
+                    $"baseline peak at {baseline.Connections} (p99 {baseline.Result.P99Ms:0.0} ms; CPU: server {baseline.Result.ServerCores:0.00}, machine {baseline.Result.MachineCores:0.00}); " +
+                    $"the machine's CPU per request (wrk included): API {PerRequest(ingest.Result):0} µs, baseline {PerRequest(baseline.Result):0} µs")));
         }
 
         return results;
     }
+
+    /// <summary>Busy CPU of the whole machine per request: on a machine whose cores are all busy, rates go as its inverse.</summary>
+    private static double PerRequest(Wrk.Result result) => result.RequestsPerSecond > 0 ? result.MachineCores / result.RequestsPerSecond * 1e6 : 0;
 
     private static async Task<(Wrk.Result Result, int Connections)> PeakAsync(
         Uri server, string body, int[] concurrency, BenchOptions options, TextWriter log, string label, CancellationToken cancellationToken)

@@ -40,6 +40,29 @@ public static class ProcessCpu
         return Time(ticks);
     }
 
+    /// <summary>
+    /// CPU so far of this process's threads, summed by thread name with digits dropped (librdkafka's <c>rdk:broker1</c>,
+    /// <c>rdk:broker2</c>… count as one <c>rdk:broker</c>; .NET's thread-pool workers as one).
+    /// </summary>
+    public static Dictionary<string, TimeSpan> ThreadsOfSelfByName()
+    {
+        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var name = new string([.. File.ReadAllText(Path.Combine(task, "comm")).Trim().Where(c => !char.IsAsciiDigit(c))]);
+                byName[name] = byName.GetValueOrDefault(name) + (Ticks(Path.Combine(task, "stat")) ?? 0);
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return byName.ToDictionary(p => p.Key, p => Time(p.Value), StringComparer.Ordinal);
+    }
+
     /// <summary>Busy CPU time of the whole machine so far (user, nice, system, irq, softirq, steal of <c>/proc/stat</c>).</summary>
     public static TimeSpan MachineBusy()
     {
