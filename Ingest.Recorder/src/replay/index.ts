@@ -6,7 +6,8 @@ import { ReadError, loadSession } from './loader';
 /**
  * The replay page (`/replay/{sessionId}`): takes a read key from the URL fragment (`#key=…`, never sent to a server
  * nor logged) or a prompt, loads the session progressively (`#pageSize=` payloads per list page, default 50; `#speed=`) and plays it with rrweb's Replayer. `document.body`'s
- * `data-state` (loading, playing, finished, error) and the counters beside it are what tests and people watch.
+ * `data-state` (loading, playing, waiting: played all that is loaded so far, paused, finished, error) and the counters
+ * beside it are what tests and people watch.
  */
 const body = document.body;
 const element = (id: string) => document.getElementById(id) as HTMLElement;
@@ -52,24 +53,43 @@ async function main(): Promise<void> {
   let replayer: Replayer | undefined;
   let early: eventWithTime[] = [];
   let allLoaded = false;
-  let endedEarly = false;
   let eventCount = 0;
+  // Where the player stopped after playing every loaded event while more was still to load (rrweb's 'finish' came
+  // early), and how many events that was; null once it goes on.
+  let caughtUp = null as { at: number; events: number } | null; // `as`: set in callbacks, so not narrowed to null
+
+  // rrweb's Replayer.play(offset) rebuilds the page at `offset`: it applies every event before it synchronously (into
+  // its virtual DOM, then one diff into the page) and schedules the rest. Two things must hold, or the page stops
+  // changing while the player plays on to "finished" (seen: the replayed input frozen half typed). The offset must not
+  // lie past the last loaded event, as getCurrentTime() does after a finish (by up to a frame times the speed): an
+  // event added later but older than the offset is applied synchronously on its own, which switches rrweb to its
+  // virtual DOM with no diff to follow. And the events just passed to addEvent must be in the player: addEvent hands
+  // them over on a microtask, so play() called right after it rebuilds without them.
+  const seek = (offset: number) => {
+    const player = replayer;
+    if (!player) return;
+    const at = Math.max(0, Math.min(offset, player.getMetaData().totalTime));
+    queueMicrotask(() => player.play(at)); // after the microtasks of the addEvent calls made before this one
+  };
 
   const start = (events: eventWithTime[]) => {
-    replayer = new Replayer(events, { root: element('player'), speed, showWarning: true, mouseTail: false });
-    replayer.on('finish', () => {
+    const player = new Replayer(events, { root: element('player'), speed, showWarning: true, mouseTail: false });
+    replayer = player;
+    player.on('finish', () => {
       if (allLoaded) {
         setState('finished');
-      } else {
-        endedEarly = true; // caught up with what has loaded: carry on when more arrives
+        return;
       }
+      // Played everything loaded so far (rrweb ends here): wait, and go on from exactly this event when more arrives.
+      caughtUp = { at: player.getMetaData().totalTime, events: eventCount };
+      if (body.dataset.state === 'playing') setState('waiting');
     });
-    replayer.play();
+    player.play();
     setState('playing');
     const tick = () => {
-      if (!replayer) return;
-      const total = replayer.getMetaData().totalTime;
-      element('time').textContent = `${(Math.min(replayer.getCurrentTime(), total) / 1000).toFixed(1)} / ${(total / 1000).toFixed(1)} s`;
+      const total = player.getMetaData().totalTime;
+      const now = caughtUp?.at ?? player.getCurrentTime();
+      element('time').textContent = `${(Math.min(now, total) / 1000).toFixed(1)} / ${(total / 1000).toFixed(1)} s`;
       requestAnimationFrame(tick);
     };
     tick();
@@ -90,24 +110,32 @@ async function main(): Promise<void> {
       }
       return;
     }
+    if (events.length === 0) return;
+    // Where the running playback started: rrweb applies an added event older than that at once, out of turn.
+    const baseline = replayer.getMetaData().startTime + replayer.getTimeOffset();
     for (const event of events) {
       replayer.addEvent(event);
     }
-    if (endedEarly) {
-      endedEarly = false;
-      replayer.play(replayer.getCurrentTime());
+    if (body.dataset.state === 'waiting' && caughtUp) {
+      setState('playing');
+      seek(caughtUp.at);
+      caughtUp = null;
+    } else if (body.dataset.state === 'playing' && events.some((e) => e.timestamp < baseline)) {
+      seek(replayer.getCurrentTime()); // older than where playback started (clocks differ?): rebuild with them in
     }
   };
 
   element('toggle').addEventListener('click', () => {
     if (!replayer) return;
-    if (body.dataset.state === 'playing') {
+    const state = body.dataset.state;
+    if (state === 'playing' || state === 'waiting') {
       replayer.pause();
       setState('paused');
     } else {
-      const at = body.dataset.state === 'finished' ? 0 : replayer.getCurrentTime();
+      const at = state === 'finished' ? 0 : (caughtUp?.at ?? replayer.getCurrentTime());
+      caughtUp = null;
       setState('playing');
-      replayer.play(at);
+      seek(at);
     }
   });
 
@@ -117,8 +145,8 @@ async function main(): Promise<void> {
     element('loaded').textContent += ' (all)';
     if (!replayer) {
       showError(`Session '${sessionId}' has no full snapshot (rrweb event type 2) to start a replay from.`);
-    } else if (endedEarly) {
-      setState('finished');
+    } else if (caughtUp?.events === eventCount) {
+      setState('finished'); // it had played everything, nothing came after (not even while the viewer paused it)
     }
   } catch (error) {
     replayer?.pause();
