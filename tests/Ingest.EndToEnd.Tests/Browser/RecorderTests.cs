@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Ingest.Testing;
+using Microsoft.Playwright;
 
 namespace Ingest.EndToEnd.Tests.Browser;
 
@@ -72,13 +74,66 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(stats.BatchesSent.ToString(CultureInfo.InvariantCulture), await replay.GetAttributeAsync("body", "data-payloads"));
         Assert.Equal("1", await replay.GetAttributeAsync("body", "data-started-at-payload")); // played while pages of 2 were loading
         Assert.DoesNotContain("key=", replay.Url, StringComparison.Ordinal); // dropped from the address bar
-        var replayed = replay.Locator("#player iframe").ContentFrame;
-        Assert.Equal(Masked(Typed), await replayed.Locator("#name").InputValueAsync());
-        // Page text is not masked unless the site says so (maskTextSelector: RecorderPrivacyTests).
-        Assert.Equal($"Hello, {Typed}", await replayed.Locator("#echo").TextContentAsync());
-        Assert.Equal(4, await replayed.Locator("#items li").CountAsync());
+        await AssertShowsTheEndAsync(replay);
         Assert.Empty(replayErrors);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay page loaded and played to the end at 4x in {started.Elapsed.TotalSeconds:F1} s"));
+    }
+
+    [Fact]
+    public async Task Replay_that_catches_up_with_loading_carries_on_from_where_it_stopped_and_shows_the_end()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var site = await TestPage.StartAsync(ct);
+        await using var pipeline = await Pipeline.CreateAsync(kafka, postgres, partitions: 1, ct);
+        await pipeline.StartApiAsync([$"--Ingest:Projects:{Pipeline.Project}:AllowedOrigins:0={site.Origin}"], ct);
+        await pipeline.StartWorkerAsync(ct);
+        var (playwright, browser) = await Chromium.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        const string session = "browser-caught-up";
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(site.Url(pipeline.Api.Address, session, Pipeline.IngestOnlyKey));
+        await RecordedSession.InteractAsync(page, Typed);
+        var stats = await RecordedSession.StopAsync(page);
+        await pipeline.WaitForStoredAsync(stats.BatchesSent, TimeSpan.FromSeconds(60), ct);
+
+        var replay = await browser.NewPageAsync();
+        var replayErrors = Chromium.CollectErrors(replay);
+        // A network slower than the playback: each further list page is held until the player has played everything
+        // loaded before it and waits (data-state=waiting); then it has to carry on from where it stopped. At 50x rrweb's
+        // clock runs up to a frame times 50 past the last loaded event before the player notices (a slow machine at 4x
+        // does the same): resuming from that clock instead of from the last event applied the next page's first events
+        // out of turn into rrweb's virtual DOM, and the replayed page froze mid-typing while the page said "finished".
+        var held = 0;
+        var neverWaited = new List<string>();
+        await replay.RouteAsync(new Regex(@"/payloads\?.*cursor="), async route =>
+        {
+            Interlocked.Increment(ref held);
+            try
+            {
+                await replay.WaitForSelectorAsync("body[data-state=waiting]", new() { Timeout = 30_000 });
+            }
+            catch (TimeoutException)
+            {
+                lock (neverWaited)
+                {
+                    neverWaited.Add(route.Request.Url);
+                }
+            }
+            finally
+            {
+                await route.ContinueAsync();
+            }
+        });
+        await replay.GotoAsync($"{pipeline.Api.Address}replay/{session}#key={Pipeline.ReadOnlyKey}&speed=50&pageSize=2");
+        await replay.WaitForSelectorAsync("body[data-state=finished], body[data-state=error]", new() { Timeout = 90_000 });
+
+        Assert.Equal("finished", await replay.GetAttributeAsync("body", "data-state"));
+        Assert.Equal(stats.EventsSent.ToString(CultureInfo.InvariantCulture), await replay.GetAttributeAsync("body", "data-events"));
+        Assert.True(held >= 1, $"all {stats.BatchesSent} payloads were on the first list page: nothing to wait for");
+        Assert.Empty(neverWaited);
+        await AssertShowsTheEndAsync(replay);
+        Assert.Empty(replayErrors);
     }
 
     [Fact]
@@ -162,6 +217,16 @@ public sealed class RecorderTests(KafkaFixture kafka, PostgresFixture postgres)
         await page.GotoAsync($"{pipeline.Api.Address}replay/replay-refusals#key={key ?? "not-a-key"}");
         await page.WaitForSelectorAsync("body[data-state=error]", new() { Timeout = 30_000 });
         Assert.Contains(message, await page.Locator("#error").TextContentAsync(), StringComparison.Ordinal);
+    }
+
+    /// <summary>The replayed page (the player's iframe) as <see cref="RecordedSession.InteractAsync"/> left the recorded one.</summary>
+    private static async Task AssertShowsTheEndAsync(IPage replay)
+    {
+        var replayed = replay.Locator("#player iframe").ContentFrame;
+        Assert.Equal(Masked(Typed), await replayed.Locator("#name").InputValueAsync());
+        // Page text is not masked unless the site says so (maskTextSelector: RecorderPrivacyTests).
+        Assert.Equal($"Hello, {Typed}", await replayed.Locator("#echo").TextContentAsync());
+        Assert.Equal(4, await replayed.Locator("#items li").CountAsync());
     }
 
     /// <summary>What rrweb's <c>maskAllInputs</c> stores for <paramref name="typed"/>: one asterisk per character.</summary>
