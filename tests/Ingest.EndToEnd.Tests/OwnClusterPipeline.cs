@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Globalization;
 using System.Text;
+using Confluent.Kafka;
 using Ingest.DevBroker;
 using Ingest.Testing;
 using Ingest.Testing.Hosting;
@@ -16,9 +18,10 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
     public const string Key = "own-cluster-key";
     private readonly List<RunningApp> _apps = [];
 
-    private OwnClusterPipeline(MockCluster cluster, string topic, string connectionString)
+    private OwnClusterPipeline(MockCluster cluster, string topic, int partitions, string connectionString)
     {
         Cluster = cluster;
+        Partitions = partitions;
         Topic = topic;
         ConnectionString = connectionString;
     }
@@ -26,6 +29,9 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
     public MockCluster Cluster { get; }
 
     public string Topic { get; }
+
+    /// <summary>The topic's partition count.</summary>
+    public int Partitions { get; }
 
     public string ConnectionString { get; }
 
@@ -37,7 +43,7 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
         var topic = $"own-{Guid.NewGuid():N}";
         cluster.CreateTopic(topic, partitions, 3);
         cluster.CreateTopic(topic + ".dlq", partitions, 3);
-        return new OwnClusterPipeline(cluster, topic, await postgres.CreateDatabaseAsync(cancellationToken));
+        return new OwnClusterPipeline(cluster, topic, partitions, await postgres.CreateDatabaseAsync(cancellationToken));
     }
 
     public async Task StartAsync(IEnumerable<string> apiArgs, CancellationToken cancellationToken)
@@ -77,6 +83,35 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
 
     /// <summary>Rows stored for the pipeline's database, read directly (not through the API).</summary>
     public Task<long> StoredCountAsync(CancellationToken cancellationToken) => new StoredRows(ConnectionString).CountAsync(cancellationToken);
+
+    /// <summary>
+    /// For a failure message: per partition of the topic its log end and the group's committed offset, and whether the
+    /// worker's host is still running — tells a pipeline that never received from one whose worker stalled or stopped.
+    /// </summary>
+    public async Task<string> DescribeAsync(CancellationToken cancellationToken)
+    {
+        var stored = await StoredCountAsync(cancellationToken);
+        var worker = Worker is null ? "stopped by the test"
+            : Worker.App.Lifetime.ApplicationStopping.IsCancellationRequested ? "its host is stopping (it ended)" : "running";
+        try
+        {
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+            {
+                BootstrapServers = Cluster.BootstrapServers,
+                GroupId = GroupId,
+                EnableAutoCommit = false,
+            }).Build();
+            var partitions = Enumerable.Range(0, Partitions).Select(p => new TopicPartition(Topic, p)).ToList();
+            var committed = consumer.Committed(partitions, TimeSpan.FromSeconds(5));
+            var described = partitions.Select(tp => string.Create(CultureInfo.InvariantCulture,
+                $"partition {tp.Partition.Value}: end {consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(5)).High.Value}, committed {committed.First(c => c.Partition == tp.Partition).Offset}"));
+            return $"{stored} rows stored; worker {worker}; {string.Join("; ", described)}";
+        }
+        catch (KafkaException ex)
+        {
+            return $"{stored} rows stored; worker {worker}; offsets unreadable: {ex.Error.Reason}";
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -66,7 +66,11 @@ public sealed class RecorderOutageTests(PostgresFixture postgres)
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (await pipeline.StoredCountAsync(ct) < stats.BatchesSent)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"only {await pipeline.StoredCountAsync(ct)} of {stats.BatchesSent} batches stored");
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"not all {stats.BatchesSent} batches stored 120 s after the brokers came back: {await pipeline.DescribeAsync(ct)}");
+            }
+
             await Task.Delay(100, ct); // polling a condition with a deadline
         }
 
