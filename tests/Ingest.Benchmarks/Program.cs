@@ -37,15 +37,10 @@ public static class Program
         var measurements = new List<Measurement>();
         var latencies = new List<LatencyMeasurement>();
         var absolutes = new List<AbsoluteMeasurement>();
-        if (options.Runs("api"))
-        {
-            measurements.AddRange(await ApiScenario.RunAsync(stack, options, log, ct));
-        }
-
-        if (options.Runs("producer"))
-        {
-            measurements.AddRange(await ProducerScenario.RunAsync(stack, options, log, ct));
-        }
+        var api = options.Runs("api") ? await ApiScenario.RunAsync(stack, options, log, ct) : [];
+        var (producer, costs) = options.Runs("producer") ? await ProducerScenario.RunAsync(stack, options, log, ct) : ([], []);
+        measurements.AddRange(api.Select(run => ApiScenario.WithCeiling(run, costs)));
+        measurements.AddRange(producer);
 
         if (options.Runs("worker"))
         {
