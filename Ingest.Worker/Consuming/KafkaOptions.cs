@@ -1,3 +1,4 @@
+using System.Globalization;
 using Confluent.Kafka;
 using Ingest.Contracts;
 using Ingest.Hosting.Kafka;
@@ -31,6 +32,15 @@ public sealed class KafkaOptions
         Settings.TryGetValue("group.protocol", out var protocol)
         && string.Equals(protocol.Trim(), "consumer", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// librdkafka's prefetch, one queue for all the consumer's partitions (<c>queued.max.messages.kbytes</c>; a
+    /// <c>Kafka:queued.max.messages.kbytes</c> setting overrides it): 64 MiB, librdkafka's own default. It comes on top of the
+    /// lanes' byte budget (<see cref="WorkerOptions.LaneCapacityBytes"/>), so it is memory too; but at 16 MiB a worker
+    /// storing 100 KB payloads waited for fetches: on one real Kafka 4.1 node it stored them at 0.47–0.63 of raw binary
+    /// COPY's rate with the cores half idle, at 64 MiB 0.76–0.78 (issue 18; <c>tests/bench.sh --only worker</c>).
+    /// </summary>
+    public const int PrefetchKilobytes = 64 * 1024;
+
     /// <summary>The worker's consumer configuration: passthrough settings plus what correctness needs.</summary>
     public ConsumerConfig BuildConsumerConfig(string groupId)
     {
@@ -45,8 +55,7 @@ public sealed class KafkaOptions
         config.SetIfAbsent("client.id", "ingest-worker");
         // A new group must start from the beginning: 'latest' would silently skip accepted payloads.
         config.SetIfAbsent("auto.offset.reset", "earliest");
-        // librdkafka's prefetch (64 MiB by default) comes on top of the lanes' byte budget: keep it modest.
-        config.SetIfAbsent("queued.max.messages.kbytes", "16384");
+        config.SetIfAbsent("queued.max.messages.kbytes", PrefetchKilobytes.ToString(CultureInfo.InvariantCulture));
         // A request the broker accepted but never answers (a half-open connection after a broker or network failure)
         // holds the connection's partitions until it times out: 60 s by default. The soak saw exactly that after all
         // brokers went down and came back (Fetch, Metadata and FindCoordinator "timed out in flight after 60369 ms", a

@@ -48,7 +48,7 @@ public sealed class WorkerOptions
     /// <summary>
     /// Message bytes queued per partition before the partition is paused (<c>Worker:LaneCapacityBytes</c>);
     /// one message larger than this still goes alone. Default 16 MiB: with librdkafka's own prefetch
-    /// (<c>queued.max.messages.kbytes</c>, 16 MiB by default here) it bounds the worker's memory per
+    /// (<c>queued.max.messages.kbytes</c>, 64 MiB for all partitions by default, <see cref="KafkaOptions.PrefetchKilobytes"/>) it bounds the worker's memory per
     /// partition however long the database is away.
     /// </summary>
     public int LaneCapacityBytes { get; set; } = 16 * 1024 * 1024;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Ingest.Contracts.Envelope;
+using Ingest.Worker.Consuming;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -111,7 +112,7 @@ public static class WorkerScenario
     private static Cpu BareConsume(Stack stack, string topic, int partitions, int count, BrokerProbe broker, CancellationToken cancellationToken)
     {
         var config = stack.Kafka.Configure(new ConsumerConfig { GroupId = $"bare-{topic}", EnableAutoCommit = false });
-        config.Set("queued.max.messages.kbytes", "16384"); // the worker's prefetch bound (KafkaOptions)
+        config.Set("queued.max.messages.kbytes", KafkaOptions.PrefetchKilobytes.ToString(CultureInfo.InvariantCulture)); // the worker's prefetch
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
         // From before the assignment: librdkafka fetches ahead (up to queued.max.messages.kbytes) as soon as it has one.
         var first = CpuMark.Take(broker, 0);
