@@ -4,6 +4,8 @@ using Confluent.Kafka;
 using Ingest.Contracts.Codec;
 using Ingest.Contracts.DeadLetter;
 using Ingest.Testing;
+using Ingest.Worker.Startup;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ingest.Worker.Tests.Redrive;
 
@@ -122,7 +124,10 @@ public sealed class RedriveTests(KafkaFixture kafka, PostgresFixture postgres)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
-        await scenario.StartWorkerAsync(ct);
+        var worker = await scenario.StartWorkerAsync(ct);
+        // The worker creates the store's tables in the background once started, and nothing below waits for a stored row:
+        // without this the redrives could read the staged chunks before the tables exist (a CI run failed so, under load).
+        Assert.True(await worker.App.Services.GetRequiredService<WorkerStartup>().Ready.WaitAsync(ct));
         var chunks = Chunks.Split(WorkerScenario.EnvelopeFor("lost", 0, []), new byte[300_000], 128 * 1024);
         var notLast = await ProduceLetterAsync(scenario, chunks[1], ct);
         var last = await ProduceLetterAsync(scenario, chunks[^1], ct);
