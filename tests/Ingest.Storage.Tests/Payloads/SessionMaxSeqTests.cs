@@ -86,7 +86,10 @@ public sealed class SessionMaxSeqTests(PostgresFixture postgres)
         await using var connection = await db.DataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var upsert = BatchSessions.UpsertAsync(connection, transaction, [(retry, ExpiresAt(db, retry)), (Whole(db, "s", 8), ExpiresAt(db, retry))], ct);
-        await WaitForLockWaitAsync(db, ct);
+        await Eventually.TrueAsync(
+            async () => await db.ScalarAsync<long>(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", ct) > 0,
+            TimeSpan.FromSeconds(30), "a backend of the test's database waiting for a row lock", ct);
         await otherTransaction.CommitAsync(ct);
         var sessions = await upsert;
 
@@ -149,24 +152,6 @@ public sealed class SessionMaxSeqTests(PostgresFixture postgres)
         await using var reader = await command.ExecuteReaderAsync(ct);
         Assert.True(await reader.ReadAsync(ct));
         return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    /// <summary>Until a backend of the test's database waits for a row lock.</summary>
-    private static async Task WaitForLockWaitAsync(StoreDatabase db, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            await using var command = db.DataSource.CreateCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-            if ((long)(await command.ExecuteScalarAsync(timeout.Token))! > 0)
-            {
-                return;
-            }
-
-            await Task.Delay(20, timeout.Token);
-        }
     }
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
