@@ -29,6 +29,14 @@ public sealed class RecorderOutageTests(PostgresFixture postgres)
         var pageErrors = Chromium.CollectErrors(page);
         await page.GotoAsync(site.Url(pipeline.Api!.Address, session, OwnClusterPipeline.Key));
         await RecordedSession.FlushAsync(page); // the full snapshot is in before the outage
+        // ... and stored: the worker has joined its group and consumes. The outage is the API's; a worker that joins
+        // while every broker is down is WorkerJoinOutageTests' case.
+        var joined = DateTime.UtcNow.AddSeconds(60);
+        while (await pipeline.StoredCountAsync(ct) < 1)
+        {
+            Assert.True(DateTime.UtcNow < joined, $"the snapshot was not stored in 60 s: {await pipeline.DescribeAsync(ct)}");
+            await Task.Delay(100, ct); // polling a condition with a deadline
+        }
 
         for (var broker = 1; broker <= pipeline.Cluster.BrokerCount; broker++)
         {
