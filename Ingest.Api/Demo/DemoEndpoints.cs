@@ -1,0 +1,54 @@
+using System.Security.Cryptography;
+using Ingest.Api.Security;
+using Microsoft.Extensions.Options;
+
+namespace Ingest.Api.Demo;
+
+/// <summary>
+/// <c>GET /demo</c>, <c>/demo/demo.js</c>, <c>/demo/demo.css</c>: mapped only when <c>Api:Demo:Enabled</c> is true, so
+/// that otherwise they are unknown routes (404) like any other. Anonymous: the page carries an ingest-only key of the demo
+/// project, never one that can read or erase; the replay link leads to the replay page, which asks its viewer for a read key.
+/// </summary>
+public static class DemoEndpoints
+{
+    public static WebApplicationBuilder AddDemoPage(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DemoOptions>()
+            .BindConfiguration(DemoOptions.Section)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<DemoOptions>, DemoOptionsValidator>();
+        return builder;
+    }
+
+    public static WebApplication MapDemoPage(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<DemoOptions>>().Value;
+        if (!options.Enabled)
+        {
+            return app;
+        }
+
+        var projectId = options.Project!;
+        var ingestKey = options.IngestKey!;
+        Log.DemoEnabled(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DemoEndpoints).FullName!), projectId);
+        app.MapGet("/demo", (HttpContext context) =>
+        {
+            DemoPage.NoStore(context.Response, DemoPage.ContentSecurityPolicy);
+            return Results.Content(DemoPage.Html(projectId, NewSessionId(), ingestKey), "text/html; charset=utf-8");
+        }).AllowAnonymous();
+        app.MapGet("/demo/demo.js", (HttpContext context) =>
+        {
+            DemoPage.NoStore(context.Response, SecurityHeaders.DefaultContentSecurityPolicy);
+            return Results.Text(DemoPage.Script, "text/javascript; charset=utf-8");
+        }).AllowAnonymous();
+        app.MapGet("/demo/demo.css", (HttpContext context) =>
+        {
+            DemoPage.NoStore(context.Response, SecurityHeaders.DefaultContentSecurityPolicy);
+            return Results.Text(DemoPage.Css, "text/css; charset=utf-8");
+        }).AllowAnonymous();
+        return app;
+    }
+
+    /// <summary><c>demo-</c> and 64 random bits in hex: a new session per page load.</summary>
+    public static string NewSessionId() => $"demo-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}";
+}
