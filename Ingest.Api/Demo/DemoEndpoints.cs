@@ -20,21 +20,26 @@ public static class DemoEndpoints
         return builder;
     }
 
+    /// <summary>
+    /// Maps the page when <c>Api:Demo:Enabled</c> is true. Only that flag is read here, unvalidated, to decide; the rest is
+    /// validated when the host starts (ValidateOnStart, like every other option) and read by the handlers.
+    /// </summary>
     public static WebApplication MapDemoPage(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<IOptions<DemoOptions>>().Value;
-        if (!options.Enabled)
+        var enabled = (app.Configuration.GetSection(DemoOptions.Section).Get<DemoOptions>() ?? new DemoOptions()).Enabled;
+        if (!enabled)
         {
             return app;
         }
 
-        var projectId = options.Project!;
-        var ingestKey = options.IngestKey!;
-        Log.DemoEnabled(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DemoEndpoints).FullName!), projectId);
-        app.MapGet("/demo", (HttpContext context) =>
+        app.Lifetime.ApplicationStarted.Register(() => Log.DemoEnabled(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DemoEndpoints).FullName!),
+            app.Services.GetRequiredService<IOptions<DemoOptions>>().Value.Project!));
+        app.MapGet("/demo", (HttpContext context, IOptions<DemoOptions> options) =>
         {
             DemoPage.NoStore(context.Response, DemoPage.ContentSecurityPolicy);
-            return Results.Content(DemoPage.Html(projectId, NewSessionId(), ingestKey), "text/html; charset=utf-8");
+            var demo = options.Value;
+            return Results.Content(DemoPage.Html(demo.Project!, NewSessionId(), demo.IngestKey!), "text/html; charset=utf-8");
         }).AllowAnonymous();
         app.MapGet("/demo/demo.js", (HttpContext context) =>
         {
