@@ -21,12 +21,15 @@ public sealed class RecorderAssets
             ["ingest-recorder.js"] = Load("ingest-recorder.js", "text/javascript; charset=utf-8"),
             ["ingest-replay.js"] = Load("ingest-replay.js", "text/javascript; charset=utf-8"),
             ["ingest-replay.css"] = Load("ingest-replay.css", "text/css; charset=utf-8"),
+            ["ingest-status.js"] = Load("ingest-status.js", "text/javascript; charset=utf-8"),
+            ["ingest-status.css"] = Load("ingest-status.css", "text/css; charset=utf-8"),
         };
     }
 
     public RecorderAsset? Find(string name) => _assets.GetValueOrDefault(name);
 
-    private static RecorderAsset Load(string name, string contentType)
+    /// <summary>An embedded resource named <c>Ingest.Api.Sdk.{name}</c> (the npm build, the favicons), gzip form and ETag included.</summary>
+    internal static RecorderAsset Load(string name, string contentType)
     {
         using var stream = typeof(RecorderAssets).Assembly.GetManifestResourceStream($"Ingest.Api.Sdk.{name}")
             ?? throw new InvalidOperationException($"The recorder bundle '{name}' is not embedded: Ingest.Api was built without Recorder.targets.");

@@ -3,7 +3,7 @@ using Microsoft.Net.Http.Headers;
 namespace Ingest.Api.Recorder;
 
 /// <summary>
-/// <c>/sdk/{file}</c>: the browser recorder (<c>ingest-recorder.js</c>) and the replay player; <c>/replay/{sessionId}</c>:
+/// <c>/sdk/{file}</c>: the browser recorder (<c>ingest-recorder.js</c>), the replay player and the status page's script; <c>/replay/{sessionId}</c>:
 /// the replay page. Anonymous: they hold no data; the replay page asks for a read key and uses the read API with it.
 /// </summary>
 public static class RecorderEndpoints
@@ -33,10 +33,11 @@ public static class RecorderEndpoints
         return app;
     }
 
-    private static IResult Serve(HttpContext context, RecorderAsset asset)
+    /// <summary>An asset with its ETag, gzip when the client takes it, and <paramref name="cacheControl"/> (default: an hour).</summary>
+    internal static IResult Serve(HttpContext context, RecorderAsset asset, string cacheControl = AssetCacheControl)
     {
         var headers = context.Response.Headers;
-        headers.CacheControl = AssetCacheControl;
+        headers.CacheControl = cacheControl;
         headers.ETag = asset.ETag;
         headers.Vary = HeaderNames.AcceptEncoding;
         headers.XContentTypeOptions = "nosniff";

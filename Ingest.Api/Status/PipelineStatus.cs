@@ -8,13 +8,28 @@ using Microsoft.Extensions.Options;
 
 namespace Ingest.Api.Status;
 
-/// <summary>One partition of the payload topic as the worker group sees it.</summary>
-public sealed record PartitionStatus(int Partition, long End, long? Committed, long Lag);
+/// <summary>
+/// One partition of the payload topic as the worker group sees it. <see cref="OldestUnstoredAt"/> is the Kafka timestamp
+/// (the API's produce time) of the first message at or after the group's committed offset, null when the partition has
+/// no lag (or that message could not be read in time).
+/// </summary>
+public sealed record PartitionStatus(int Partition, long End, long? Committed, long Lag, DateTimeOffset? OldestUnstoredAt = null);
 
-/// <summary>What the status page shows: per-partition lag, totals the page turns into rates, DLQ depth.</summary>
+/// <summary>
+/// What the status page shows: per-partition lag, totals the page turns into rates, DLQ depth, and the oldest payload
+/// the worker group has not committed yet (its produce time, and its age at <see cref="At"/>).
+/// </summary>
 public sealed record StatusSnapshot(
     DateTimeOffset At, string Topic, string Group, long AcceptedByThisApi, long Produced, long Committed, long TotalLag,
-    long DeadLetters, IReadOnlyList<PartitionStatus> Partitions);
+    long DeadLetters, IReadOnlyList<PartitionStatus> Partitions, DateTimeOffset? OldestUnstoredAt = null)
+{
+    public double? OldestUnstoredAgeSeconds => OldestUnstoredAt is { } oldest ? Math.Max(0, (At - oldest).TotalSeconds) : null;
+}
+
+/// <summary>One point of <c>/status/history</c>: a past snapshot's totals and its lag per partition (keyed by partition).</summary>
+public sealed record StatusSample(
+    DateTimeOffset At, long AcceptedByThisApi, long Produced, long Committed, long TotalLag, long DeadLetters,
+    double? OldestUnstoredAgeSeconds, IReadOnlyDictionary<int, long> Lags);
 
 /// <summary>
 /// Body of <c>/status/data</c>: the last snapshot (<see cref="At"/> and the numbers are null until the first one), how old
@@ -22,7 +37,8 @@ public sealed record StatusSnapshot(
 /// </summary>
 public sealed record StatusData(
     DateTimeOffset? At, double? AgeSeconds, string Topic, string Group, long? AcceptedByThisApi, long? Produced, long? Committed,
-    long? TotalLag, long? DeadLetters, IReadOnlyList<PartitionStatus> Partitions, string? LastError, DateTimeOffset? LastErrorAt);
+    long? TotalLag, long? DeadLetters, IReadOnlyList<PartitionStatus> Partitions, string? LastError, DateTimeOffset? LastErrorAt,
+    DateTimeOffset? OldestUnstoredAt = null, double? OldestUnstoredAgeSeconds = null);
 
 /// <summary>
 /// Builds the status snapshot in the background — the worker group's committed offsets and the topics' watermarks,
@@ -42,7 +58,17 @@ public sealed class PipelineStatus(
     /// <summary>How long after the last request the refresher keeps going; then it waits for the next request.</summary>
     public static readonly TimeSpan WatchedFor = TimeSpan.FromMinutes(1);
 
+    /// <summary>How far back <c>/status/history</c> reaches: the page's chart window.</summary>
+    public static readonly TimeSpan HistoryWindow = TimeSpan.FromMinutes(10);
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the refresher waits for the oldest unstored message of one partition before leaving it unknown.</summary>
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Queue<StatusSample> _history = new();
+    private readonly Dictionary<int, (long Offset, DateTimeOffset At)> _oldest = [];
+    private IConsumer<byte[], byte[]>? _reader;
 
     private readonly ManualResetEventSlim _asked = new(false);
     private long _askedAt;
@@ -67,7 +93,19 @@ public sealed class PipelineStatus(
             snapshot?.At, snapshot is null ? null : Math.Max(0, (time.GetUtcNow() - snapshot.At).TotalSeconds),
             snapshot?.Topic ?? ingest.Value.Topic, snapshot?.Group ?? api.Value.WorkerGroupId, snapshot?.AcceptedByThisApi,
             snapshot?.Produced, snapshot?.Committed, snapshot?.TotalLag, snapshot?.DeadLetters, snapshot?.Partitions ?? [],
-            error?.Message, error?.At);
+            error?.Message, error?.At, snapshot?.OldestUnstoredAt, snapshot?.OldestUnstoredAgeSeconds);
+    }
+
+    /// <summary>The snapshots of the last <see cref="HistoryWindow"/> (only those taken while someone watched), oldest first.</summary>
+    public IReadOnlyList<StatusSample> History()
+    {
+        Volatile.Write(ref _askedAt, time.GetTimestamp());
+        _asked.Set();
+        var since = time.GetUtcNow() - HistoryWindow;
+        lock (_history)
+        {
+            return _history.Where(s => s.At >= since).ToList();
+        }
     }
 
     public override void Dispose()
@@ -105,6 +143,7 @@ public sealed class PipelineStatus(
         {
             _observer?.Dispose();
             _groupView?.Dispose();
+            _reader?.Dispose();
         }
     }
 
@@ -112,7 +151,9 @@ public sealed class PipelineStatus(
     {
         try
         {
-            Volatile.Write(ref _snapshot, Probe());
+            var snapshot = Probe();
+            Volatile.Write(ref _snapshot, snapshot);
+            Remember(snapshot);
             if (_error is not null)
             {
                 Log.StatusReadable(logger, ingest.Value.Topic);
@@ -143,14 +184,84 @@ public sealed class PipelineStatus(
         {
             var marks = _observer.QueryWatermarkOffsets(p, Timeout);
             long? done = committed.TryGetValue(p.Partition.Value, out var c) && c != Offset.Unset ? c.Value : null;
-            return new PartitionStatus(p.Partition.Value, marks.High.Value, done, Math.Max(0, marks.High.Value - (done ?? marks.Low.Value)));
+            var first = Math.Max(done ?? marks.Low.Value, marks.Low.Value);
+            var lag = Math.Max(0, marks.High.Value - (done ?? marks.Low.Value));
+            return new PartitionStatus(p.Partition.Value, marks.High.Value, done, lag, first < marks.High.Value ? OldestAt(p, first) : null);
         }).ToList();
         var deadLetters = Partitions(IngestTopics.DeadLetterFor(topic))
             .Select(p => _observer.QueryWatermarkOffsets(p, Timeout))
             .Sum(w => w.High.Value - w.Low.Value);
         return new StatusSnapshot(
             time.GetUtcNow(), topic, group, metrics.AcceptedTotal, rows.Sum(r => r.End), rows.Sum(r => r.Committed ?? 0),
-            rows.Sum(r => r.Lag), deadLetters, rows);
+            rows.Sum(r => r.Lag), deadLetters, rows, rows.Min(r => r.OldestUnstoredAt));
+    }
+
+    private void Remember(StatusSnapshot snapshot)
+    {
+        var sample = new StatusSample(
+            snapshot.At, snapshot.AcceptedByThisApi, snapshot.Produced, snapshot.Committed, snapshot.TotalLag, snapshot.DeadLetters,
+            snapshot.OldestUnstoredAgeSeconds, snapshot.Partitions.ToDictionary(p => p.Partition, p => p.Lag));
+        lock (_history)
+        {
+            _history.Enqueue(sample);
+            while (_history.Count > 0 && _history.Peek().At < snapshot.At - HistoryWindow)
+            {
+                _history.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The produce time of the first message at or after <paramref name="offset"/>: read once per committed offset (the
+    /// group's progress), so an idle or stuck partition costs no fetch after the first; a small fetch budget, since only
+    /// one message is wanted.
+    /// </summary>
+    private DateTimeOffset? OldestAt(TopicPartition partition, long offset)
+    {
+        if (_oldest.TryGetValue(partition.Partition.Value, out var known) && known.Offset == offset)
+        {
+            return known.At;
+        }
+
+        _reader ??= Reader();
+        _reader.Assign(new TopicPartitionOffset(partition, offset));
+        try
+        {
+            var result = _reader.Consume(ReadTimeout);
+            if (result?.Message is not { Timestamp.Type: not TimestampType.NotAvailable } message)
+            {
+                return null;
+            }
+
+            var at = message.Timestamp.UtcDateTime;
+            _oldest[partition.Partition.Value] = (offset, at);
+            return at;
+        }
+        catch (ConsumeException)
+        {
+            return null;
+        }
+        finally
+        {
+            _reader.Unassign();
+        }
+    }
+
+    private IConsumer<byte[], byte[]> Reader()
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(kafka.Value.Client, StringComparer.Ordinal))
+        {
+            GroupId = $"ingest-api-status-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // One message is wanted: keep the fetch and the prefetch queue small (payloads can be megabytes).
+            FetchMaxBytes = 1024 * 1024,
+            MaxPartitionFetchBytes = 256 * 1024,
+            QueuedMaxMessagesKbytes = 1024,
+            QueuedMinMessages = 1,
+        };
+        return new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
     }
 
     private List<TopicPartition> Partitions(string topic)
