@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Ingest.Api.Auth;
 using Ingest.Api.Payloads;
@@ -131,8 +132,12 @@ public sealed class PipelineStatus(
                     _asked.Wait(stoppingToken); // idle: nobody watches, so nothing asks Kafka
                 }
 
+                // One snapshot a second, not a second between snapshots: the probe itself takes a few hundred
+                // milliseconds on a busy machine, which otherwise spread the charts' points 2-3 s apart.
+                var started = Stopwatch.GetTimestamp();
                 Refresh();
-                stoppingToken.WaitHandle.WaitOne(RefreshInterval);
+                var left = RefreshInterval - Stopwatch.GetElapsedTime(started);
+                stoppingToken.WaitHandle.WaitOne(left > TimeSpan.Zero ? left : TimeSpan.Zero);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -180,14 +185,15 @@ public sealed class PipelineStatus(
         _groupView ??= Consumer(group);
         var partitions = Partitions(topic);
         var committed = _groupView.Committed(partitions, Timeout).ToDictionary(c => c.Partition.Value, c => c.Offset);
-        var rows = partitions.Select(p =>
+        var read = partitions.Select(p =>
         {
             var marks = _observer.QueryWatermarkOffsets(p, Timeout);
             long? done = committed.TryGetValue(p.Partition.Value, out var c) && c != Offset.Unset ? c.Value : null;
-            var first = Math.Max(done ?? marks.Low.Value, marks.Low.Value);
-            var lag = Math.Max(0, marks.High.Value - (done ?? marks.Low.Value));
-            return new PartitionStatus(p.Partition.Value, marks.High.Value, done, lag, first < marks.High.Value ? OldestAt(p, first) : null);
+            return (Row: new PartitionStatus(p.Partition.Value, marks.High.Value, done, Math.Max(0, marks.High.Value - (done ?? marks.Low.Value))),
+                First: Math.Max(done ?? marks.Low.Value, marks.Low.Value), Topic: p);
         }).ToList();
+        var oldest = OldestUnstored(read.Where(m => m.First < m.Row.End).ToDictionary(m => m.Topic, m => m.First));
+        var rows = read.Select(m => m.Row with { OldestUnstoredAt = oldest.TryGetValue(m.Row.Partition, out var at) ? at : null }).ToList();
         var deadLetters = Partitions(IngestTopics.DeadLetterFor(topic))
             .Select(p => _observer.QueryWatermarkOffsets(p, Timeout))
             .Sum(w => w.High.Value - w.Low.Value);
@@ -212,39 +218,64 @@ public sealed class PipelineStatus(
     }
 
     /// <summary>
-    /// The produce time of the first message at or after <paramref name="offset"/>: read once per committed offset (the
-    /// group's progress), so an idle or stuck partition costs no fetch after the first; a small fetch budget, since only
-    /// one message is wanted.
+    /// The produce time of the first message at or after each wanted offset (partition → the group's committed offset):
+    /// read once per committed offset (the group's progress), so an idle or stuck partition costs no fetch after the first;
+    /// every partition to read in one assignment (one fetch round for all), each paused once it gave its message; a small
+    /// fetch budget, since only one message each is wanted. Partitions not read within <see cref="ReadTimeout"/> are left out.
     /// </summary>
-    private DateTimeOffset? OldestAt(TopicPartition partition, long offset)
+    private Dictionary<int, DateTimeOffset> OldestUnstored(Dictionary<TopicPartition, long> wanted)
     {
-        if (_oldest.TryGetValue(partition.Partition.Value, out var known) && known.Offset == offset)
+        var found = new Dictionary<int, DateTimeOffset>();
+        var toRead = new Dictionary<int, TopicPartitionOffset>();
+        foreach (var (partition, offset) in wanted)
         {
-            return known.At;
+            if (_oldest.TryGetValue(partition.Partition.Value, out var known) && known.Offset == offset)
+            {
+                found[partition.Partition.Value] = known.At;
+            }
+            else
+            {
+                toRead[partition.Partition.Value] = new TopicPartitionOffset(partition, offset);
+            }
+        }
+
+        if (toRead.Count == 0)
+        {
+            return found;
         }
 
         _reader ??= Reader();
-        _reader.Assign(new TopicPartitionOffset(partition, offset));
+        _reader.Assign(toRead.Values);
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = _reader.Consume(ReadTimeout);
-            if (result?.Message is not { Timestamp.Type: not TimestampType.NotAvailable } message)
+            while (toRead.Count > 0 && ReadTimeout - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } left
+                && _reader.Consume(left) is { } consumed)
             {
-                return null;
-            }
+                if (!toRead.Remove(consumed.Partition.Value, out var asked))
+                {
+                    continue;
+                }
 
-            var at = message.Timestamp.UtcDateTime;
-            _oldest[partition.Partition.Value] = (offset, at);
-            return at;
+                _reader.Pause([consumed.TopicPartition]);
+                if (consumed.Message.Timestamp.Type != TimestampType.NotAvailable)
+                {
+                    DateTimeOffset at = consumed.Message.Timestamp.UtcDateTime;
+                    _oldest[consumed.Partition.Value] = (asked.Offset.Value, at);
+                    found[consumed.Partition.Value] = at;
+                }
+            }
         }
         catch (ConsumeException)
         {
-            return null;
+            // Left out: the page shows what it has; the next refresh tries again.
         }
         finally
         {
             _reader.Unassign();
         }
+
+        return found;
     }
 
     private IConsumer<byte[], byte[]> Reader()
