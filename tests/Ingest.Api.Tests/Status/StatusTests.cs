@@ -67,6 +67,40 @@ public sealed class StatusTests(KafkaFixture kafka)
         Assert.Equal(0, data.GetProperty("totalLag").GetInt64());
         Assert.InRange(data.GetProperty("ageSeconds").GetDouble(), 0, 10);
         Assert.Equal(JsonValueKind.Null, data.GetProperty("lastError").ValueKind);
+        // No lag, so nothing unstored.
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("oldestUnstoredAt").ValueKind);
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("oldestUnstoredAgeSeconds").ValueKind);
+
+        // The snapshot is in the history the page's charts start from, with its lag per partition.
+        var history = await client.GetFromJsonAsync<JsonElement>("/status/history", ct);
+        var sample = history.EnumerateArray().Last();
+        Assert.Equal(3, sample.GetProperty("lags").EnumerateObject().Count());
+        Assert.True(sample.GetProperty("at").GetDateTimeOffset() >= data.GetProperty("at").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Favicons_are_served_anonymously_as_images_and_cacheable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var api = await ApiHost.StartAsync(kafka, "favicon", Http.UnusedDatabase, ct);
+        using var client = api.Client();
+
+        foreach (var (path, type) in new[] { ("/favicon.ico", "image/x-icon"), ("/favicon.svg", "image/svg+xml") })
+        {
+            using var response = await client.GetAsync(path, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(type, response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("public, max-age=86400", response.Headers.CacheControl?.ToString());
+            var etag = response.Headers.ETag ?? throw new Xunit.Sdk.XunitException($"{path}: no ETag");
+
+            using var again = new HttpRequestMessage(HttpMethod.Get, path);
+            again.Headers.IfNoneMatch.Add(etag);
+            using var revalidated = await client.SendAsync(again, ct);
+            Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+        }
+
+        using var ico = await client.GetAsync("/favicon.ico", ct);
+        Assert.Equal(new byte[] { 0, 0, 1, 0 }, (await ico.Content.ReadAsByteArrayAsync(ct))[..4]); // an ICO header
     }
 
     private static async Task<(HttpStatusCode Status, TimeSpan Elapsed)> TimedAsync(HttpClient client, string path, CancellationToken ct)
