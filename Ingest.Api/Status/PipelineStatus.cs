@@ -246,6 +246,7 @@ public sealed class PipelineStatus(
 
         _reader ??= Reader();
         _reader.Assign(toRead.Values);
+        var paused = new List<TopicPartition>();
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -258,6 +259,7 @@ public sealed class PipelineStatus(
                 }
 
                 _reader.Pause([consumed.TopicPartition]);
+                paused.Add(consumed.TopicPartition);
                 if (consumed.Message.Timestamp.Type != TimestampType.NotAvailable)
                 {
                     DateTimeOffset at = consumed.Message.Timestamp.UtcDateTime;
@@ -272,6 +274,9 @@ public sealed class PipelineStatus(
         }
         finally
         {
+            // A pause outlives the assignment in librdkafka: resumed before unassigning, or the partition's next read
+            // would wait out ReadTimeout (it did, every second snapshot under load).
+            _reader.Resume(paused);
             _reader.Unassign();
         }
 
@@ -292,6 +297,9 @@ public sealed class PipelineStatus(
             QueuedMaxMessagesKbytes = 1024,
             QueuedMinMessages = 1,
         };
+        // With a message queued, librdkafka waits fetch.queue.backoff.ms (1 s) before it fetches a partition again: a
+        // read that came after an earlier one's then waited out that second (one snapshot in three under load).
+        config.Set("fetch.queue.backoff.ms", "10");
         return new ConsumerBuilder<byte[], byte[]>(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
     }
 
