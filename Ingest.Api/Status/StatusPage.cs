@@ -42,6 +42,7 @@ public static class StatusPage
         <div class="charts">
           <figure id="rates-figure"><figcaption>Ingest and store rates <small>payloads/s, 10 s moving average, last 10 min</small></figcaption><div class="chart" id="rates-chart"></div></figure>
           <figure id="lag-figure"><figcaption>Lag per partition <small>messages not yet committed, last 10 min</small></figcaption><div class="chart" id="lag-chart"></div></figure>
+          <figure id="age-figure"><figcaption>Oldest unstored payload's age and dead letters <small>seconds (0 without lag), DLQ messages on the right axis</small></figcaption><div class="chart" id="age-chart"></div></figure>
         </div>
         <table id="lag-table"><thead><tr><th>partition</th><th>end offset</th><th>committed offset</th><th>lag</th><th>oldest unstored</th></tr></thead><tbody id="partitions"></tbody></table>
         <dl>

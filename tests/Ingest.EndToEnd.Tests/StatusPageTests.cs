@@ -78,15 +78,17 @@ public sealed class StatusPageTests(KafkaFixture kafka, PostgresFixture postgres
             Assert.Equal(lagging, await row.Locator("td.oldest").TextContentAsync() != "none");
         }
 
-        // Two uPlot charts, each a canvas with named axes and a legend below it (never over the data).
+        // Three uPlot charts, each a canvas with named axes and a legend below it (never over the data).
         Assert.Equal("payloads/s", await page.GetAttributeAsync("#rates-figure", "data-y-label"));
         Assert.Equal("messages", await page.GetAttributeAsync("#lag-figure", "data-y-label"));
+        Assert.Equal("seconds", await page.GetAttributeAsync("#age-figure", "data-y-label"));
         Assert.StartsWith("time", await page.GetAttributeAsync("#rates-figure", "data-x-label"), StringComparison.Ordinal);
         Assert.Equal("10", await page.TextContentAsync("#smoothing"));
         Assert.Contains("10 s moving average", await page.TextContentAsync("#rates-figure figcaption"), StringComparison.Ordinal);
         Assert.Equal(["ingest (written to Kafka)", "stored (committed by workers)"], await Legend(page, "#rates-chart"));
         Assert.Equal(["partition 0", "partition 1", "partition 2"], await Legend(page, "#lag-chart"));
-        foreach (var chart in new[] { "#rates-chart", "#lag-chart" })
+        Assert.Equal(["oldest unstored payload's age", "dead letters"], await Legend(page, "#age-chart"));
+        foreach (var chart in new[] { "#rates-chart", "#lag-chart", "#age-chart" })
         {
             var canvas = await page.Locator($"{chart} canvas").BoundingBoxAsync() ?? throw new Xunit.Sdk.XunitException($"no canvas in {chart}");
             var legend = await page.Locator($"{chart} .u-legend").BoundingBoxAsync() ?? throw new Xunit.Sdk.XunitException($"no legend in {chart}");

@@ -19,13 +19,15 @@ interface StatusSample {
   at: string; acceptedByThisApi: number; produced: number; committed: number; totalLag: number; deadLetters: number;
   oldestUnstoredAgeSeconds: number | null; lags: Record<string, number>;
 }
-interface Point { t: number; produced: number; committed: number; lags: Record<string, number> }
+interface Point { t: number; produced: number; committed: number; lags: Record<string, number>; oldest: number | null; deadLetters: number }
 
 const SMOOTHING_SECONDS = 10;
 const WINDOW_SECONDS = 600;
 const TIME_LABEL = 'time (this browser\'s clock)';
 const RATE_LABEL = 'payloads/s';
 const LAG_LABEL = 'messages';
+const AGE_LABEL = 'seconds';
+const DLQ_LABEL = 'dead letters (messages)';
 const PALETTE = ['#1f6feb', '#bc4c00', '#8250df', '#1a7f37', '#cf222e', '#0598bc', '#9a6700', '#e85aad'];
 
 const element = (id: string) => document.getElementById(id) as HTMLElement;
@@ -33,10 +35,10 @@ const text = (id: string, value: string) => (element(id).textContent = value);
 const points: Point[] = [];
 let lastAt = '';
 
-function addPoint(at: string, produced: number, committed: number, lags: Record<string, number>) {
-  const t = Date.parse(at) / 1000;
+function addPoint(point: Point) {
+  const t = point.t;
   if (points.length && t <= points[points.length - 1].t) return;
-  points.push({ t, produced, committed, lags });
+  points.push(point);
   while (points.length && points[0].t < t - WINDOW_SECONDS) points.shift();
 }
 
@@ -81,6 +83,19 @@ const rateChart = new uPlot({
 }, [[], [], []], element('rates-chart'));
 describe('rates-figure', RATE_LABEL);
 describe('lag-figure', LAG_LABEL);
+describe('age-figure', AGE_LABEL);
+
+const ageChart = new uPlot({
+  width: chartWidth('age-chart'),
+  height: 260,
+  scales: { x: { time: true }, y: { range: positive }, dlq: { range: positive } },
+  axes: [...axes(AGE_LABEL), { scale: 'dlq', side: 1, label: DLQ_LABEL, labelSize: 20, size: 60, grid: { show: false } }],
+  series: [
+    {},
+    { label: 'oldest unstored payload\'s age', stroke: PALETTE[1], width: 2, value: (_u, v) => (v == null ? '–' : `${v.toFixed(1)} s`) },
+    { label: 'dead letters', scale: 'dlq', stroke: PALETTE[4], width: 2, dash: [6, 4] },
+  ],
+}, [[], [], []], element('age-chart'));
 
 let lagChart: uPlot | null = null;
 let lagPartitions = '';
@@ -104,6 +119,7 @@ function draw(partitions: string[]) {
   const xs = points.map(p => p.t);
   rateChart.setData([xs, points.map((_, i) => rate(i, 'produced')), points.map((_, i) => rate(i, 'committed'))]);
   lagChartFor(partitions).setData([xs, ...partitions.map(p => points.map(point => point.lags[p] ?? null))]);
+  ageChart.setData([xs, points.map(p => p.oldest ?? 0), points.map(p => p.deadLetters)]);
   const last = points.length - 1;
   const ingest = last >= 0 ? rate(last, 'produced') : null;
   const store = last >= 0 ? rate(last, 'committed') : null;
@@ -158,7 +174,10 @@ function show(s: StatusData) {
 
   if (s.at !== lastAt && s.produced != null && s.committed != null) {
     lastAt = s.at;
-    addPoint(s.at, s.produced, s.committed, Object.fromEntries(s.partitions.map(p => [String(p.partition), p.lag])));
+    addPoint({
+      t: Date.parse(s.at) / 1000, produced: s.produced, committed: s.committed, oldest: s.oldestUnstoredAgeSeconds,
+      deadLetters: s.deadLetters ?? 0, lags: Object.fromEntries(s.partitions.map(p => [String(p.partition), p.lag])),
+    });
   }
   draw(s.partitions.map(p => String(p.partition)));
   document.body.dataset.loaded = 'true';
@@ -167,7 +186,12 @@ function show(s: StatusData) {
 async function seed() {
   try {
     const history = (await (await fetch('status/history', { cache: 'no-store' })).json()) as StatusSample[];
-    for (const h of history) addPoint(h.at, h.produced, h.committed, h.lags);
+    for (const h of history) {
+      addPoint({
+        t: Date.parse(h.at) / 1000, produced: h.produced, committed: h.committed, oldest: h.oldestUnstoredAgeSeconds,
+        deadLetters: h.deadLetters, lags: h.lags,
+      });
+    }
   } catch {
     // The chart then starts with this page's first poll.
   }
@@ -186,6 +210,7 @@ async function refresh() {
 window.addEventListener('resize', () => {
   rateChart.setSize({ width: chartWidth('rates-chart'), height: 260 });
   lagChart?.setSize({ width: chartWidth('lag-chart'), height: 260 });
+  ageChart.setSize({ width: chartWidth('age-chart'), height: 260 });
 });
 
 text('smoothing', String(SMOOTHING_SECONDS));
