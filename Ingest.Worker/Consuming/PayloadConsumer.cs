@@ -37,6 +37,7 @@ internal sealed partial class PayloadConsumer
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<PayloadConsumer> _logger;
     private volatile TopicPartition[] _assignment = [];
+    private volatile bool _member;
     private Error? _fatal;
     private bool _stopping;
 
@@ -64,6 +65,12 @@ internal sealed partial class PayloadConsumer
 
     /// <summary>Partitions this worker owns right now (a snapshot; for tests and diagnostics).</summary>
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
+
+    /// <summary>
+    /// True once the consumer has completed a join (its first assignment, possibly empty: a group with more members than
+    /// partitions leaves some with none) and until it loses its membership, stops, or its consumer fails.
+    /// </summary>
+    public bool IsGroupMember => _member;
 
     /// <summary>
     /// Builds the consumer without subscribing: the client connects and finds the group coordinator, but joins the
@@ -124,6 +131,7 @@ internal sealed partial class PayloadConsumer
             }
 
             _lanes.Clear();
+            _member = false;
             UpdateAssignment(); // Run may go on with a new consumer
             throw;
         }
