@@ -11,6 +11,7 @@
 set -euo pipefail
 
 dir="${INGEST_PG_DIR:-/tmp/ingest-pg}"
+case "$dir" in /*) ;; *) dir="$(pwd)/$dir" ;; esac
 port="${INGEST_PG_PORT:-55432}"
 conn="Host=127.0.0.1;Port=${port};Username=postgres;Database=postgres"
 
@@ -23,7 +24,8 @@ bindir() {
 }
 
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be able to enter the caller's working directory (initdb and psql warn then).
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install_if_missing() {
@@ -52,7 +54,6 @@ unreachable_parent() {
 start() {
   install_if_missing
   local bin; bin="$(bindir)"
-  case "$dir" in /*) ;; *) dir="$(pwd)/$dir" ;; esac
   mkdir -p "$dir"
   local blocked
   if blocked="$(unreachable_parent)"; then
