@@ -93,6 +93,12 @@ dotnet build -c Release -v quiet -nologo Ingest.Api/Ingest.Api.csproj >"$state/l
 dotnet build -c Release -v quiet -nologo Ingest.Worker/Ingest.Worker.csproj >"$state/logs/build-worker.log" \
   || { cat "$state/logs/build-worker.log"; exit 1; }
 
+if [ -z "${Kafka__BootstrapServers:-}" ]; then
+  dotnet build -c Release -v quiet -nologo tests/Ingest.DevStack/Ingest.DevStack.csproj >"$state/logs/build-devstack.log" \
+    || { cat "$state/logs/build-devstack.log"; exit 1; }
+fi
+built_ns="$(date +%s%N)"
+
 if [ -z "${ConnectionStrings__Ingest:-}" ]; then
   pg_port="${INGEST_DEV_PG_PORT:-55433}"
   pg_dir="$state/pg"
@@ -114,8 +120,6 @@ if [ -z "${ConnectionStrings__Ingest:-}" ]; then
 fi
 
 if [ -z "${Kafka__BootstrapServers:-}" ]; then
-  dotnet build -c Release -v quiet -nologo tests/Ingest.DevStack/Ingest.DevStack.csproj >"$state/logs/build-devstack.log" \
-    || { cat "$state/logs/build-devstack.log"; exit 1; }
   rm -f "$state/bootstrap"
   setsid dotnet tests/Ingest.DevStack/bin/Release/net10.0/Ingest.DevStack.dll \
     --brokers "${brokers:-3}" --partitions "${INGEST_DEV_PARTITIONS:-12}" --topic "${Ingest__Topic:-ingest.payloads}" \
@@ -195,10 +199,11 @@ while [ ${#pending[@]} -gt 0 ]; do
   fi
   sleep 0.1
 done
-elapsed_ms=$(( ($(date +%s%N) - started_ns) / 1000000 ))
+up_ns="$(date +%s%N)"
+seconds() { local ms=$(( ($2 - $1) / 1000000 )); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 echo
-printf 'Ingest is up (in %d.%d s, API and %d worker(s) ready).\n' $((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 100)) "$workers"
+echo "Ingest is up in $(seconds "$started_ns" "$up_ns") s ($(seconds "$started_ns" "$built_ns") s building, $(seconds "$built_ns" "$up_ns") s starting): the API and ${workers} worker(s) ready."
 echo "  API:      http://127.0.0.1:${http_port}   (log: $state/logs/api.log)"
 echo "  Dev key:  Authorization: Bearer ${dev_key}   (project 'dev', scopes ingest,read,erase)"
 echo "  Broker:   ${Kafka__BootstrapServers}"
