@@ -73,6 +73,13 @@ internal sealed partial class PayloadConsumer
     public bool IsGroupMember => _member;
 
     /// <summary>
+    /// True with <c>Kafka:group.protocol=consumer</c> (KIP-848). There librdkafka calls the assignment handler only when
+    /// partitions change hands, never with an empty assignment: a member holding none cannot be told from one still
+    /// joining, and <see cref="IsGroupMember"/> becomes true only once it gets partitions.
+    /// </summary>
+    public bool UsesConsumerGroupProtocol => _kafka.UsesConsumerGroupProtocol;
+
+    /// <summary>
     /// Builds the consumer without subscribing: the client connects and finds the group coordinator, but joins the
     /// group only in <see cref="Run"/>. Built while the start-up checks run, so a restarted worker joins at once after.
     /// </summary>

@@ -33,7 +33,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
     {
         var ct = TestContext.Current.CancellationToken;
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
-        var first = await scenario.StartWorkerAsync(ct);
+        var first = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=classic");
         using var firstHttp = new HttpClient { BaseAddress = first.Address };
 
         var (_, firstBody) = await Eventually.UntilAsync(
@@ -44,7 +44,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal($"{scenario.Topic}[0]", firstBody.GetProperty("assignment")[0].GetString());
 
         // One partition, two members: the second joins and holds nothing, which is ready (it takes over on a failover).
-        var second = await scenario.StartWorkerAsync(ct);
+        var second = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=classic");
         using var secondHttp = new HttpClient { BaseAddress = second.Address };
         var (_, secondBody) = await Eventually.UntilAsync(
             () => ReadyzAsync(secondHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
@@ -53,6 +53,30 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
             () => ReadyzAsync(firstHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
             r => $"first worker not ready after the second joined: {r.Status} {r.Body}", ct);
         Assert.Equal(1, secondBody.GetProperty("partitions").GetInt32() + firstAfter.Body.GetProperty("partitions").GetInt32());
+    }
+
+    [Fact]
+    public async Task With_the_consumer_protocol_a_member_is_ready_once_it_holds_partitions_and_one_without_says_why_not()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
+        var first = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=consumer");
+        using var firstHttp = new HttpClient { BaseAddress = first.Address };
+        var (_, firstBody) = await Eventually.UntilAsync(
+            () => ReadyzAsync(firstHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
+            r => $"first worker not ready: {r.Status} {r.Body}", ct);
+        Assert.Equal(1, firstBody.GetProperty("partitions").GetInt32());
+
+        // KIP-848: librdkafka reports no empty assignment, so the second member, holding nothing, cannot be told from
+        // one still joining: 503, and the reason says so (documented in the contract).
+        var second = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=consumer");
+        using var secondHttp = new HttpClient { BaseAddress = second.Address };
+        var (status, body) = await Eventually.UntilAsync(
+            () => ReadyzAsync(secondHttp, ct), r => r.Body.GetProperty("reason").GetString()!.Contains("group.protocol=consumer", StringComparison.Ordinal),
+            Deadline, r => $"second worker: {r.Status} {r.Body}", ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal(0, body.GetProperty("partitions").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, (await ReadyzAsync(firstHttp, ct)).Status);
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> ReadyzAsync(HttpClient http, CancellationToken cancellationToken)
