@@ -1,4 +1,5 @@
 using Ingest.Api.Auth;
+using Ingest.Api.Demo;
 using Ingest.Api.Health;
 using Ingest.Api.Kafka;
 using Ingest.Api.Lifecycle;
@@ -37,6 +38,7 @@ public static class Program
         builder.AddApiTelemetry();
         builder.AddPipelineStatus();
         builder.AddRecorderSdk();
+        builder.AddDemoPage();
 
         var app = builder.Build();
         app.UseSecurityHeaders();
@@ -49,6 +51,7 @@ public static class Program
         app.MapHealthEndpoints();
         app.MapStatusEndpoints();
         app.MapRecorderSdk();
+        app.MapDemoPage();
         return app;
     }
 }

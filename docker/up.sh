@@ -162,6 +162,10 @@ done
 
 setsid dotnet Ingest.Api/bin/Release/net10.0/Ingest.Api.dll --urls "http://127.0.0.1:${http_port}" \
   "--Ingest:Projects:dev:Keys:0:Sha256=${dev_key_sha256}" "--Ingest:Projects:dev:Keys:0:Scopes=ingest,read,erase" \
+  "--Api:Demo:Enabled=true" "--Api:Demo:Project=demo" "--Api:Demo:IngestKey=dev-demo-ingest-key" \
+  "--Ingest:Projects:demo:Keys:0:Sha256=$(printf '%s' dev-demo-ingest-key | sha256sum | cut -d' ' -f1)" "--Ingest:Projects:demo:Keys:0:Scopes=ingest" \
+  "--Ingest:Projects:demo:Keys:1:Sha256=$(printf '%s' dev-demo-read-key | sha256sum | cut -d' ' -f1)" "--Ingest:Projects:demo:Keys:1:Scopes=read" \
+  "--Ingest:Projects:demo:AllowedOrigins:0=http://127.0.0.1:${http_port}" "--Ingest:Projects:demo:AllowedOrigins:1=http://localhost:${http_port}" \
   >"$state/logs/api.log" 2>&1 &
 api_pid="$!"
 pids+=("$!")

@@ -3,6 +3,9 @@ namespace Ingest.Worker.Durability;
 /// <summary>The start-up check of the payload topic's settings, from the <c>Worker</c> section.</summary>
 public sealed class DurabilityCheckOptions
 {
+    /// <summary>The configuration section: the worker's own.</summary>
+    public const string Section = Consuming.WorkerOptions.Section;
+
     /// <summary>
     /// <c>Worker:CheckTopicDurability</c>: check the payload topic's settings at start-up and refuse to start when they
     /// contradict durability. Default true; false skips the check (logged).
@@ -24,7 +27,7 @@ public static class DurabilitySetup
     public static IHostApplicationBuilder AddTopicDurabilityCheck(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<DurabilityCheckOptions>()
-            .Bind(builder.Configuration.GetSection("Worker"))
+            .Bind(builder.Configuration.GetSection(DurabilityCheckOptions.Section))
             .Validate(
                 o => o.OutagePromise > TimeSpan.Zero,
                 "Worker:OutagePromise must be a positive time span, e.g. 7.00:00:00.")

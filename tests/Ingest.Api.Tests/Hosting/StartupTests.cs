@@ -49,6 +49,31 @@ public sealed class StartupTests
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ingest", "--Api:Demo:Project=p1", "Api:Demo:IngestKey is required")]
+    [InlineData("ingest", "--Api:Demo:IngestKey=foo", "Api:Demo:Project is required")]
+    [InlineData("ingest,read", "--Api:Demo:Project=p1 --Api:Demo:IngestKey=foo --Ingest:Projects:p1:AllowedOrigins:0=http://127.0.0.1:8080", "Api:Demo:IngestKey has the scopes 'ingest,read'")]
+    [InlineData("ingest", "--Api:Demo:Project=p1 --Api:Demo:IngestKey=foo", "Ingest:Projects:p1:AllowedOrigins is empty")]
+    public async Task Enabled_demo_with_an_unfit_key_or_project_fails_start(string scopes, string demoArgs, string message)
+    {
+        // Hash is the SHA-256 of "foo", the demo's key in these cases.
+        await using var app = Program.Build(
+        [
+            "--urls=http://127.0.0.1:0",
+            "--Logging:LogLevel:Default=None",
+            "--Kafka:BootstrapServers=127.0.0.1:1",
+            $"--ConnectionStrings:Ingest={Http.UnusedDatabase}",
+            $"--Ingest:Projects:p1:Keys:0:Sha256={Hash}",
+            $"--Ingest:Projects:p1:Keys:0:Scopes={scopes}",
+            "--Api:Demo:Enabled=true",
+            .. demoArgs.Split(' '),
+        ]);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("foo", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Unknown_librdkafka_setting_fails_start_naming_the_section()
     {
