@@ -5,10 +5,13 @@
 #   bash tests/pg.sh start   # installs postgresql if missing, starts the cluster, prints the connection string
 #   bash tests/pg.sh stop
 #   bash tests/pg.sh env     # prints `export INGEST_TEST_PG=...` for eval
-# INGEST_PG_DIR (default /tmp/ingest-pg) and INGEST_PG_PORT (default 55432) choose where.
+# INGEST_PG_DIR (default /tmp/ingest-pg) and INGEST_PG_PORT (default 55432) choose where. As root, every directory
+# above INGEST_PG_DIR must be searchable by the postgres user (a clone in a 0700 mktemp directory is not): start says
+# so in one line and exits 1 instead of letting initdb fail ("could not access directory …: Permission denied").
 set -euo pipefail
 
 dir="${INGEST_PG_DIR:-/tmp/ingest-pg}"
+case "$dir" in /*) ;; *) dir="$(pwd)/$dir" ;; esac
 port="${INGEST_PG_PORT:-55432}"
 conn="Host=127.0.0.1;Port=${port};Username=postgres;Database=postgres"
 
@@ -21,7 +24,8 @@ bindir() {
 }
 
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be able to enter the caller's working directory (initdb and psql warn then).
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install_if_missing() {
@@ -33,10 +37,29 @@ install_if_missing() {
   bindir >/dev/null || { echo "pg.sh: PostgreSQL binaries not found after install" >&2; exit 1; }
 }
 
+# The first directory above $dir that the postgres user cannot search, if any (only matters as root).
+unreachable_parent() {
+  [ "$(id -u)" = 0 ] || return 1
+  local d; d="$(dirname "$dir")"
+  local blocked=""
+  while :; do
+    runuser -u postgres -- test -x "$d" 2>/dev/null || blocked="$d"
+    [ "$d" = / ] && break
+    d="$(dirname "$d")"
+  done
+  [ -n "$blocked" ] && { echo "$blocked"; return 0; }
+  return 1
+}
+
 start() {
   install_if_missing
   local bin; bin="$(bindir)"
   mkdir -p "$dir"
+  local blocked
+  if blocked="$(unreachable_parent)"; then
+    echo "pg.sh: the postgres user (initdb and postgres refuse to run as root) cannot reach $dir: $blocked is private (mode $(stat -c %a "$blocked")); set INGEST_PG_DIR to a directory it can reach, e.g. INGEST_PG_DIR=/var/tmp/ingest-pg-\$USER" >&2
+    exit 1
+  fi
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
   chmod 700 "$dir"
   if [ ! -f "$dir/PG_VERSION" ]; then

@@ -16,6 +16,7 @@ internal sealed partial class PayloadConsumer
         }
 
         UpdateAssignment();
+        _member = true;
         Log.Assigned(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)), _lanes.Count);
         if (partitions.Count > 0)
         {
@@ -46,6 +47,7 @@ internal sealed partial class PayloadConsumer
             _telemetry.RemoveLag(lane.Partition.Topic, lane.Partition.Partition.Value);
         }
 
+        _member = false;
         UpdateAssignment();
         Log.Lost(_logger, string.Join(",", partitions.Select(p => p.Partition.Value)));
     }
@@ -53,6 +55,7 @@ internal sealed partial class PayloadConsumer
     private void ShutDown(IConsumer<byte[]?, byte[]?> consumer)
     {
         _stopping = true;
+        _member = false;
         var lanes = _lanes.Values.ToList();
         _lanes.Clear();
         Log.ShuttingDown(_logger, lanes.Count);

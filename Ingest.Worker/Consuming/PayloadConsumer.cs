@@ -37,6 +37,7 @@ internal sealed partial class PayloadConsumer
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger<PayloadConsumer> _logger;
     private volatile TopicPartition[] _assignment = [];
+    private volatile bool _member;
     private Error? _fatal;
     private bool _stopping;
 
@@ -64,6 +65,19 @@ internal sealed partial class PayloadConsumer
 
     /// <summary>Partitions this worker owns right now (a snapshot; for tests and diagnostics).</summary>
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
+
+    /// <summary>
+    /// True once the consumer has completed a join (its first assignment, possibly empty: a group with more members than
+    /// partitions leaves some with none) and until it loses its membership, stops, or its consumer fails.
+    /// </summary>
+    public bool IsGroupMember => _member;
+
+    /// <summary>
+    /// True with <c>Kafka:group.protocol=consumer</c> (KIP-848). There librdkafka calls the assignment handler only when
+    /// partitions change hands, never with an empty assignment: a member holding none cannot be told from one still
+    /// joining, and <see cref="IsGroupMember"/> becomes true only once it gets partitions.
+    /// </summary>
+    public bool UsesConsumerGroupProtocol => _kafka.UsesConsumerGroupProtocol;
 
     /// <summary>
     /// Builds the consumer without subscribing: the client connects and finds the group coordinator, but joins the
@@ -124,6 +138,7 @@ internal sealed partial class PayloadConsumer
             }
 
             _lanes.Clear();
+            _member = false;
             UpdateAssignment(); // Run may go on with a new consumer
             throw;
         }
