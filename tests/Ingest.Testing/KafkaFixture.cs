@@ -55,7 +55,7 @@ public sealed class KafkaFixture : IAsyncLifetime
         else if (!_embeddedOnly && Docker.EngineAnswers)
         {
             Kind = BrokerKind.Container;
-            _container = new KafkaBuilder("apache/kafka:3.9.1").Build();
+            _container = new KafkaBuilder("apache/kafka:4.1.0").Build();
             await _container.StartAsync();
             BootstrapServers = _container.GetBootstrapAddress();
         }

@@ -28,7 +28,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
         else if (Docker.EngineAnswers)
         {
-            _container = new PostgreSqlBuilder("postgres:15").Build();
+            _container = new PostgreSqlBuilder("postgres:15.18-bookworm").Build();
             await _container.StartAsync();
             AdminConnectionString = _container.GetConnectionString();
         }
