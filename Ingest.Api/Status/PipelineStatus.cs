@@ -81,8 +81,7 @@ public sealed class PipelineStatus(
     /// <summary>The last snapshot with its age and the last error; never waits, and wakes the refresher when idle.</summary>
     public StatusData Read()
     {
-        Volatile.Write(ref _askedAt, time.GetTimestamp());
-        _asked.Set();
+        MarkWatched();
         var snapshot = Volatile.Read(ref _snapshot);
         var error = Volatile.Read(ref _error);
         if (snapshot is not null && error is not null && error.At <= snapshot.At)
@@ -97,11 +96,17 @@ public sealed class PipelineStatus(
             error?.Message, error?.At, snapshot?.OldestUnstoredAt, snapshot?.OldestUnstoredAgeSeconds);
     }
 
-    /// <summary>The snapshots of the last <see cref="HistoryWindow"/> (only those taken while someone watched), oldest first.</summary>
-    public IReadOnlyList<StatusSample> History()
+    /// <summary>Someone watches: the refresher runs (or wakes) and keeps going for <see cref="WatchedFor"/> from now.</summary>
+    private void MarkWatched()
     {
         Volatile.Write(ref _askedAt, time.GetTimestamp());
         _asked.Set();
+    }
+
+    /// <summary>The snapshots of the last <see cref="HistoryWindow"/> (only those taken while someone watched), oldest first.</summary>
+    public IReadOnlyList<StatusSample> History()
+    {
+        MarkWatched();
         var since = time.GetUtcNow() - HistoryWindow;
         lock (_history)
         {
