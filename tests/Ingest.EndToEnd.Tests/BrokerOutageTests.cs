@@ -63,12 +63,7 @@ public sealed class BrokerOutageTests(PostgresFixture postgres)
             await Payloads.PostAcceptedAsync(client, "outage", seq, Body(seq), ct); // 5-9 retried, 10-11 new
         }
 
-        var until = DateTime.UtcNow.AddSeconds(120);
-        while (await pipeline.StoredCountAsync(ct) < 12)
-        {
-            Assert.True(DateTime.UtcNow < until, $"Only {await pipeline.StoredCountAsync(ct)} of 12 stored after the outage.");
-            await Task.Delay(100, ct); // polling a condition with a deadline
-        }
+        await pipeline.WaitForStoredAsync(12, TimeSpan.FromSeconds(120), "not all 12 stored 120 s after the outage", ct);
 
         Assert.Equal(12, await pipeline.StoredCountAsync(ct));
         Assert.Equal(Enumerable.Range(0, 12).Select(i => (long)i), (await Payloads.ListSeqsAsync(client, "outage", 100, ct)).Order());

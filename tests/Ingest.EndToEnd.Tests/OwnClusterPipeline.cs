@@ -85,6 +85,20 @@ public sealed class OwnClusterPipeline : IAsyncDisposable
     public Task<long> StoredCountAsync(CancellationToken cancellationToken) => new StoredRows(ConnectionString).CountAsync(cancellationToken);
 
     /// <summary>
+    /// Waits until at least <paramref name="rows"/> rows are stored; after <paramref name="deadline"/> fails with
+    /// <paramref name="failure"/> and <see cref="DescribeAsync"/>.
+    /// </summary>
+    public async Task WaitForStoredAsync(long rows, TimeSpan deadline, string failure, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (await StoredCountAsync(cancellationToken) < rows)
+        {
+            Assert.True(DateTime.UtcNow < until, $"{failure}: {await DescribeAsync(cancellationToken)}");
+            await Task.Delay(100, cancellationToken); // polling a condition with a deadline
+        }
+    }
+
+    /// <summary>
     /// For a failure message: per partition of the topic its log end and the group's committed offset, and whether the
     /// worker's host is still running — tells a pipeline that never received from one whose worker stalled or stopped.
     /// </summary>

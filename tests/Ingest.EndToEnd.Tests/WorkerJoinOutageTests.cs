@@ -33,19 +33,9 @@ public sealed class WorkerJoinOutageTests(PostgresFixture postgres)
             pipeline.Cluster.SetBrokerUp(broker);
         }
 
-        await WaitForStoredAsync(pipeline, 1, "nothing stored 60 s after the brokers came back", ct);
+        await pipeline.WaitForStoredAsync(1, TimeSpan.FromSeconds(60), "nothing stored 60 s after the brokers came back", ct);
         await Payloads.PostAcceptedAsync(client, "joining", 1, Encoding.UTF8.GetBytes("""{"after":"the outage"}"""), ct);
-        await WaitForStoredAsync(pipeline, 2, "the payload posted after the outage was not stored in 60 s", ct);
+        await pipeline.WaitForStoredAsync(2, TimeSpan.FromSeconds(60), "the payload posted after the outage was not stored in 60 s", ct);
         Assert.Equal([0L, 1L], await Payloads.ListSeqsAsync(client, "joining", limit: 10, ct));
-    }
-
-    private static async Task WaitForStoredAsync(OwnClusterPipeline pipeline, long rows, string failure, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (await pipeline.StoredCountAsync(ct) < rows)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{failure}: {await pipeline.DescribeAsync(ct)}");
-            await Task.Delay(100, ct); // polling a condition with a deadline
-        }
     }
 }

@@ -31,12 +31,7 @@ public sealed class RecorderOutageTests(PostgresFixture postgres)
         await RecordedSession.FlushAsync(page); // the full snapshot is in before the outage
         // ... and stored: the worker has joined its group and consumes. The outage is the API's; a worker that joins
         // while every broker is down is WorkerJoinOutageTests' case.
-        var joined = DateTime.UtcNow.AddSeconds(60);
-        while (await pipeline.StoredCountAsync(ct) < 1)
-        {
-            Assert.True(DateTime.UtcNow < joined, $"the snapshot was not stored in 60 s: {await pipeline.DescribeAsync(ct)}");
-            await Task.Delay(100, ct); // polling a condition with a deadline
-        }
+        await pipeline.WaitForStoredAsync(1, TimeSpan.FromSeconds(60), "the snapshot was not stored in 60 s", ct);
 
         for (var broker = 1; broker <= pipeline.Cluster.BrokerCount; broker++)
         {
@@ -71,16 +66,8 @@ public sealed class RecorderOutageTests(PostgresFixture postgres)
         Assert.DoesNotContain("refused", await RecordedSession.ErrorsAsync(page), StringComparison.Ordinal);
         Assert.DoesNotContain(pageErrors, e => !e.Contains("503", StringComparison.Ordinal)); // Chromium logs each 503 response
 
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (await pipeline.StoredCountAsync(ct) < stats.BatchesSent)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"not all {stats.BatchesSent} batches stored 120 s after the brokers came back: {await pipeline.DescribeAsync(ct)}");
-            }
-
-            await Task.Delay(100, ct); // polling a condition with a deadline
-        }
+        await pipeline.WaitForStoredAsync(
+            stats.BatchesSent, TimeSpan.FromSeconds(120), $"not all {stats.BatchesSent} batches stored 120 s after the brokers came back", ct);
 
         using var reader = pipeline.Client();
         var stored = await RecordedSession.ReadStoredAsync(reader, session, ct);

@@ -36,9 +36,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
         var first = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=classic");
         using var firstHttp = new HttpClient { BaseAddress = first.Address };
 
-        var (_, firstBody) = await Eventually.UntilAsync(
-            () => ReadyzAsync(firstHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
-            r => $"first worker not ready: {r.Status} {r.Body}", ct);
+        var (_, firstBody) = await ReadyAsync(firstHttp, "first worker not ready", ct);
         Assert.Equal("ready", firstBody.GetProperty("status").GetString());
         Assert.Equal(1, firstBody.GetProperty("partitions").GetInt32());
         Assert.Equal($"{scenario.Topic}[0]", firstBody.GetProperty("assignment")[0].GetString());
@@ -46,12 +44,8 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
         // One partition, two members: the second joins and holds nothing, which is ready (it takes over on a failover).
         var second = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=classic");
         using var secondHttp = new HttpClient { BaseAddress = second.Address };
-        var (_, secondBody) = await Eventually.UntilAsync(
-            () => ReadyzAsync(secondHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
-            r => $"second worker not ready: {r.Status} {r.Body}", ct);
-        var firstAfter = await Eventually.UntilAsync(
-            () => ReadyzAsync(firstHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
-            r => $"first worker not ready after the second joined: {r.Status} {r.Body}", ct);
+        var (_, secondBody) = await ReadyAsync(secondHttp, "second worker not ready", ct);
+        var firstAfter = await ReadyAsync(firstHttp, "first worker not ready after the second joined", ct);
         Assert.Equal(1, secondBody.GetProperty("partitions").GetInt32() + firstAfter.Body.GetProperty("partitions").GetInt32());
     }
 
@@ -62,9 +56,7 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
         await using var scenario = await WorkerScenario.CreateAsync(kafka, postgres, partitions: 1, ct);
         var first = await scenario.StartWorkerAsync(ct, "--Kafka:group.protocol=consumer");
         using var firstHttp = new HttpClient { BaseAddress = first.Address };
-        var (_, firstBody) = await Eventually.UntilAsync(
-            () => ReadyzAsync(firstHttp, ct), r => r.Status == HttpStatusCode.OK, Deadline,
-            r => $"first worker not ready: {r.Status} {r.Body}", ct);
+        var (_, firstBody) = await ReadyAsync(firstHttp, "first worker not ready", ct);
         Assert.Equal(1, firstBody.GetProperty("partitions").GetInt32());
 
         // KIP-848: librdkafka reports no empty assignment, so the second member, holding nothing, cannot be told from
@@ -78,6 +70,12 @@ public sealed class ReadinessTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Equal(0, body.GetProperty("partitions").GetInt32());
         Assert.Equal(HttpStatusCode.OK, (await ReadyzAsync(firstHttp, ct)).Status);
     }
+
+    /// <summary>Polls <c>/readyz</c> until it answers 200; fails after <see cref="Deadline"/> with <paramref name="notReady"/> and the last answer.</summary>
+    private static Task<(HttpStatusCode Status, JsonElement Body)> ReadyAsync(HttpClient http, string notReady, CancellationToken cancellationToken) =>
+        Eventually.UntilAsync(
+            () => ReadyzAsync(http, cancellationToken), r => r.Status == HttpStatusCode.OK, Deadline,
+            r => $"{notReady}: {r.Status} {r.Body}", cancellationToken);
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> ReadyzAsync(HttpClient http, CancellationToken cancellationToken)
     {
