@@ -38,12 +38,19 @@ command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=nonin
 http_port="${INGEST_HTTP_PORT:-8080}"
 dev_key="dev-ingest-key"
 dev_key_sha256="$(printf '%s' "$dev_key" | sha256sum | cut -d' ' -f1)"
+# The dev-only /demo page's project: a key that can only ingest (the page holds it) and a read key for its replay.
+demo_ingest_key="dev-demo-ingest-key"
+demo_ingest_key_sha256="$(printf '%s' "$demo_ingest_key" | sha256sum | cut -d' ' -f1)"
+demo_read_key_sha256="$(printf '%s' dev-demo-read-key | sha256sum | cut -d' ' -f1)"
 
 if [ -z "${Kafka__BootstrapServers:-}" ] && [ -z "${ConnectionStrings__Ingest:-}" ] \
    && command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1; then
   echo "up.sh: Docker engine found: docker/compose.yaml with real Kafka (KRaft), ${workers} worker(s)"
   echo "up.sh: API on http://127.0.0.1:${http_port}  dev key: Authorization: Bearer ${dev_key}"
-  export INGEST_HTTP_PORT="$http_port" INGEST_DEV_KEY_SHA256="$dev_key_sha256"
+  echo "up.sh: demo on http://127.0.0.1:${http_port}/demo  (replay read key: dev-demo-read-key)"
+  export INGEST_HTTP_PORT="$http_port" INGEST_DEV_KEY_SHA256="$dev_key_sha256" \
+    INGEST_DEMO_INGEST_KEY="$demo_ingest_key" INGEST_DEMO_INGEST_KEY_SHA256="$demo_ingest_key_sha256" \
+    INGEST_DEMO_READ_KEY_SHA256="$demo_read_key_sha256"
   files=(-f docker/compose.yaml)
   if [ "${brokers:-1}" = 3 ]; then files+=(-f docker/compose.ha.yaml); fi
   exec docker compose "${files[@]}" up --build --scale "worker=${workers}"
@@ -162,9 +169,9 @@ done
 
 setsid dotnet Ingest.Api/bin/Release/net10.0/Ingest.Api.dll --urls "http://127.0.0.1:${http_port}" \
   "--Ingest:Projects:dev:Keys:0:Sha256=${dev_key_sha256}" "--Ingest:Projects:dev:Keys:0:Scopes=ingest,read,erase" \
-  "--Api:Demo:Enabled=true" "--Api:Demo:Project=demo" "--Api:Demo:IngestKey=dev-demo-ingest-key" \
-  "--Ingest:Projects:demo:Keys:0:Sha256=$(printf '%s' dev-demo-ingest-key | sha256sum | cut -d' ' -f1)" "--Ingest:Projects:demo:Keys:0:Scopes=ingest" \
-  "--Ingest:Projects:demo:Keys:1:Sha256=$(printf '%s' dev-demo-read-key | sha256sum | cut -d' ' -f1)" "--Ingest:Projects:demo:Keys:1:Scopes=read" \
+  "--Api:Demo:Enabled=true" "--Api:Demo:Project=demo" "--Api:Demo:IngestKey=${demo_ingest_key}" \
+  "--Ingest:Projects:demo:Keys:0:Sha256=${demo_ingest_key_sha256}" "--Ingest:Projects:demo:Keys:0:Scopes=ingest" \
+  "--Ingest:Projects:demo:Keys:1:Sha256=${demo_read_key_sha256}" "--Ingest:Projects:demo:Keys:1:Scopes=read" \
   "--Ingest:Projects:demo:AllowedOrigins:0=http://127.0.0.1:${http_port}" "--Ingest:Projects:demo:AllowedOrigins:1=http://localhost:${http_port}" \
   >"$state/logs/api.log" 2>&1 &
 api_pid="$!"

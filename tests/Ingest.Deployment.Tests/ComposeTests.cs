@@ -52,6 +52,21 @@ public sealed partial class ComposeTests
     }
 
     [Fact]
+    public void Every_variable_compose_requires_is_exported_by_up_sh_and_the_demo_page_is_on()
+    {
+        var text = Read("docker/compose.yaml") + Read("docker/compose.ha.yaml");
+        var required = RequiredVariable().Matches(text).Select(m => m.Groups[1].Value).Distinct().ToList();
+        var export = Regex.Match(Read("docker/up.sh"), @"export (INGEST_HTTP_PORT=.*?)\n\s*files=", RegexOptions.Singleline);
+
+        Assert.True(export.Success, "docker/up.sh exports nothing before it runs compose");
+        Assert.NotEmpty(required);
+        Assert.All(required, name => Assert.Contains($"{name}=", export.Groups[1].Value, StringComparison.Ordinal));
+        var api = Environment(Compose.Service("api"));
+        Assert.Equal("true", api["Api__Demo__Enabled"]);
+        Assert.Equal("ingest", api[$"Ingest__Projects__{api["Api__Demo__Project"]}__Keys__0__Scopes"]);
+    }
+
+    [Fact]
     public void Api_listens_on_the_dev_port_on_loopback_and_workers_publish_no_port_so_they_scale()
     {
         var ports = ((YamlSequenceNode)Child(Compose.Service("api"), "ports")!).Children.Select(p => ((YamlScalarNode)p).Value).ToList();
@@ -153,6 +168,10 @@ public sealed partial class ComposeTests
     private static string Read(string relativePath) =>
         File.ReadAllText(Path.Combine(Ingest.Testing.PostgresFixture.RepositoryRoot(), relativePath));
 
-    [GeneratedRegex(@"^(Kafka__[A-Za-z0-9._]+|ConnectionStrings__Ingest|Ingest__Topic|Ingest__Projects__[A-Za-z0-9_-]+__(Keys__\d+__(Sha256|Scopes)|AllowedOrigins__\d+)|ASPNETCORE_URLS)$")]
+    [GeneratedRegex(@"^(Kafka__[A-Za-z0-9._]+|ConnectionStrings__Ingest|Ingest__Topic|Ingest__Projects__[A-Za-z0-9_-]+__(Keys__\d+__(Sha256|Scopes)|AllowedOrigins__\d+)|Api__Demo__(Enabled|Project|IngestKey)|ASPNETCORE_URLS)$")]
     private static partial Regex DocumentedKey();
+
+    /// <summary>A compose interpolation that fails when the variable is unset: <c>${NAME:?message}</c>.</summary>
+    [GeneratedRegex(@"\$\{([A-Z0-9_]+):\?")]
+    private static partial Regex RequiredVariable();
 }
