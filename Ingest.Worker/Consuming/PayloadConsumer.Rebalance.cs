@@ -134,9 +134,12 @@ internal sealed partial class PayloadConsumer
             return;
         }
 
+        var started = _timeProvider.GetTimestamp();
+        var committed = false;
         try
         {
             consumer.Commit(pending.Select(p => new TopicPartitionOffset(p.Lane.Partition, new Offset(p.Next))));
+            committed = true;
             foreach (var (lane, next) in pending)
             {
                 lane.Offsets.MarkCommitted(next);
@@ -156,6 +159,10 @@ internal sealed partial class PayloadConsumer
         catch (KafkaException ex)
         {
             Log.CommitFailed(_logger, ex.Message); // retried at the next interval; nothing is lost, only redelivered
+        }
+        finally
+        {
+            _telemetry.CommitCompleted(pending[0].Lane.Partition.Topic, committed, _timeProvider.GetElapsedTime(started));
         }
     }
 

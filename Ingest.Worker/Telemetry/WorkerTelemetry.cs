@@ -40,6 +40,7 @@ public sealed class WorkerTelemetry
     private readonly Histogram<double> _batchDuration;
     private readonly Histogram<long> _batchSize;
     private readonly Histogram<double> _endToEnd;
+    private readonly Histogram<double> _commitDuration;
 
     public WorkerTelemetry()
     {
@@ -66,6 +67,9 @@ public sealed class WorkerTelemetry
             "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
         _endToEnd = meter.CreateHistogram<double>(
             "ingest.worker.end_to_end.latency", "s", "Stored minus received-by-API time of each new row.");
+        _commitDuration = meter.CreateHistogram<double>(
+            "ingest.worker.commit.duration", "s",
+            "Time of one offset commit to the group coordinator, by outcome (committed, failed); the poll loop waits for it.");
         meter.CreateObservableGauge(
             "ingest.worker.partitions.paused",
             () => _paused.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("messaging.destination.name", p.Key))),
@@ -128,6 +132,11 @@ public sealed class WorkerTelemetry
         _batchSize.Record(messages, tag);
         _batchDuration.Record(duration.TotalSeconds, tag);
     }
+
+    /// <summary>Records one offset commit's round trip; <paramref name="committed"/> is false when it failed (in whole or in part).</summary>
+    public void CommitCompleted(string topic, bool committed, TimeSpan duration) =>
+        _commitDuration.Record(
+            duration.TotalSeconds, new("messaging.destination.name", topic), new("outcome", committed ? "committed" : "failed"));
 
     /// <summary>Records accepted data that can no longer be stored (never silent).</summary>
     public void DataLoss(string topic, string kind) => _dataLoss.Add(1, new("messaging.destination.name", topic), new("kind", kind));

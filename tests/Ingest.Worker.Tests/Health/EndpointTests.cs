@@ -22,13 +22,16 @@ public sealed class EndpointTests(KafkaFixture kafka, PostgresFixture postgres)
         await scenario.Database.WaitForCountAsync(1, ct);
         var metrics = await Eventually.UntilAsync(
             () => http.GetStringAsync(new Uri("/metrics", UriKind.Relative), ct),
-            text => Lines(text, "ingest_worker_consumer_lag").Any() && Lines(text, "ingest_worker_payloads_stored").Any(),
+            text => Lines(text, "ingest_worker_consumer_lag").Any() && Lines(text, "ingest_worker_payloads_stored").Any()
+                && Lines(text, "ingest_worker_commit_duration_seconds_count").Any(), // the stored offset's commit follows the row
             TimeSpan.FromSeconds(20), text => $"metrics lack the worker's series:\n{text}", ct);
 
         Assert.EndsWith(" 1", Lines(metrics, "ingest_worker_payloads_stored_total").Single(), StringComparison.Ordinal);
         Assert.Single(Lines(metrics, "ingest_worker_stored_bytes_total"));
         Assert.NotEmpty(Lines(metrics, "ingest_worker_batch_duration_seconds_count"));
         Assert.NotEmpty(Lines(metrics, "ingest_worker_end_to_end_latency_seconds_count"));
+        Assert.Contains(Lines(metrics, "ingest_worker_commit_duration_seconds_count"), l => l.Contains("outcome=\"committed\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(Lines(metrics, "ingest_worker_commit_duration_seconds_count"), l => l.Contains("outcome=\"failed\"", StringComparison.Ordinal));
 
         IEnumerable<string> Lines(string text, string name) => text.Split('\n')
             .Where(l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains(scenario.Topic, StringComparison.Ordinal));
