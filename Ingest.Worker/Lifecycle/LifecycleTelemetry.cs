@@ -28,7 +28,10 @@ public sealed class LifecycleTelemetry
             "ingest.worker.lifecycle.removed_bytes", "By", "Decoded bytes of the stored payloads removed row by row, by project and reason (expired, erased); the rows of a dropped partition are counted in ingest.worker.lifecycle.removed only.");
         _partitions = _meter.CreateCounter<long>(
             "ingest.worker.lifecycle.partitions", "{partition}", "Partitions of the expiring tables created ahead or dropped, by action.");
-        _passDuration = _meter.CreateHistogram<double>("ingest.worker.lifecycle.pass.duration", "s", "Time of one maintenance pass.");
+        // Seconds (OpenTelemetry's default buckets, 0, 5, 10 … 10,000, are meant for milliseconds).
+        _passDuration = _meter.CreateHistogram<double>(
+            "ingest.worker.lifecycle.pass.duration", "s", "Time of one maintenance pass.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300] });
         _passFailures = _meter.CreateCounter<long>(
             "ingest.worker.lifecycle.pass.failures", "{pass}", "Maintenance passes that failed (the database away, say); the next one tries again.");
         _meter.CreateObservableGauge(

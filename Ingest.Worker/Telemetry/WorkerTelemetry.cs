@@ -25,6 +25,15 @@ public sealed class WorkerTelemetry
     /// <summary>Spans: <c>{topic} process</c> per payload, child of the API's <c>traceparent</c>.</summary>
     public static readonly ActivitySource ActivitySource = new(Name);
 
+    /// <summary>
+    /// Seconds. Without advice OpenTelemetry buckets a histogram at 0, 5, 10, 25 … 10,000 (the specification's default,
+    /// meant for milliseconds): a batch, a commit or a typical end-to-end latency would all fall in the first bucket.
+    /// </summary>
+    private static readonly double[] StepBuckets = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    /// <summary>Seconds: milliseconds when the worker keeps up, up to hours while it drains a backlog.</summary>
+    private static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
     private readonly ConcurrentDictionary<(string Topic, int Partition), long> _lag = new();
     private readonly ConcurrentDictionary<string, int> _paused = new();
     private readonly Meter _meter = new(Name);
@@ -64,12 +73,15 @@ public sealed class WorkerTelemetry
             "Messages not stored by rule, by reason: expired (received longer ago than the project's retention) or erased (session or project erased).");
         _batchSize = meter.CreateHistogram<long>("ingest.worker.batch.size", "{message}", "Messages per stored batch.");
         _batchDuration = meter.CreateHistogram<double>(
-            "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.");
+            "ingest.worker.batch.duration", "s", "Time to store (and dead-letter) one batch of a partition.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
         _endToEnd = meter.CreateHistogram<double>(
-            "ingest.worker.end_to_end.latency", "s", "Stored minus received-by-API time of each new row.");
+            "ingest.worker.end_to_end.latency", "s", "Stored minus received-by-API time of each new row.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         _commitDuration = meter.CreateHistogram<double>(
             "ingest.worker.commit.duration", "s",
-            "Time of one offset commit to the group coordinator, by outcome (committed, failed); the poll loop waits for it.");
+            "Time of one offset commit to the group coordinator, by outcome (committed, failed); the poll loop waits for it.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
         meter.CreateObservableGauge(
             "ingest.worker.partitions.paused",
             () => _paused.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("messaging.destination.name", p.Key))),
