@@ -27,8 +27,11 @@ public static class LatencyScenario
         var warmUp = await WarmUpAsync(client, half, options, cancellationToken);
         var total = (int)Math.Max(64, half * options.RateDuration.TotalSeconds * 2);
         var paced = Options(Size, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
+        using var samples = new WorkerSamples(topic);
+        var pacedFrom = DateTimeOffset.UtcNow;
         var run = await new LoadRunner(paced, client).RunAsync(null, cancellationToken);
         await WaitForAsync(database, run.Accepted + max.Accepted + warmUp.Accepted, cancellationToken);
+        var pacedTo = DateTimeOffset.UtcNow;
         // Stopped before they are disposed: a host disposed while running cancels its services as if they had failed.
         await api.StopAsync(cancellationToken);
         await worker.StopAsync(cancellationToken);
@@ -54,18 +57,68 @@ public static class LatencyScenario
                   FROM ingest.payloads WHERE session_id LIKE 'half-%') t
             """).ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
+        var commits = samples.Commits(pacedFrom, pacedTo);
+        var stalls = await StallsAsync(source, committed ? "pg_xact_commit_timestamp(xmin)" : "stored_at", samples, pacedFrom, cancellationToken);
         var latency = new LatencyMeasurement(
             "end-to-end 10 KB at 50 % of max rate", reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(0),
             string.Create(CultureInfo.InvariantCulture,
                 $"max {maxRate:0} payloads/s (64 sessions); paced at {half:0}/s after {warmUp}; 202 p99 {run.Percentile(99):0.0} ms; received_at → {(committed ? "commit" : "stored_at (transaction start)")}; " +
                 $"of which received_at → the storing transaction's start p50 {reader.GetDouble(4):0.0} ms, p99 {reader.GetDouble(5):0.0} ms (the API, Kafka, the worker's queues), " +
-                $"that start → {(committed ? "commit" : "stored_at")} p50 {reader.GetDouble(6):0.0} ms, p99 {reader.GetDouble(7):0.0} ms (the transaction)"));
+                $"that start → {(committed ? "commit" : "stored_at")} p50 {reader.GetDouble(6):0.0} ms, p99 {reader.GetDouble(7):0.0} ms (the transaction); " +
+                $"the worker's offset commits meanwhile: {commits.Count}, p50 {commits.P50:0.0} ms, p99 {commits.P99:0.0} ms, max {commits.Max:0.0} ms; {stalls}"));
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"  latency  max {maxRate:0}/s, at {half:0}/s after {warmUp.Elapsed.TotalSeconds:0} s of warm-up: p50 {latency.P50:0.0} ms p99 {latency.P99:0.0} ms p99.9 {latency.P999:0.0} ms; p99 to the transaction {reader.GetDouble(5):0.0} ms, in it {reader.GetDouble(7):0.0} ms; 202 p99 {run.Percentile(99):0.0} ms"));
         var rate = new Measurement("API ingest 10 KB (loadgen, 64 sessions)", "payloads/s", maxRate, 0, "reference (no baseline)", null,
             string.Create(CultureInfo.InvariantCulture, $"202 p50 {max.Percentile(50):0.0} ms, p99 {max.Percentile(99):0.0} ms, worker running"));
         return (latency, rate);
     }
+
+    /// <summary>
+    /// Where the tail comes from: the paced payloads slower than <see cref="StallMs"/>, grouped into episodes (payloads
+    /// received less than a second apart), each with when it began, how many payloads it held, its worst latency, and the
+    /// longest offset commit the worker had in flight from its first payload's receipt to its worst one's commit.
+    /// </summary>
+    private static async Task<string> StallsAsync(
+        NpgsqlDataSource source, string end, WorkerSamples samples, DateTimeOffset pacedFrom, CancellationToken cancellationToken)
+    {
+        var slow = new List<(DateTime Received, double Ms)>();
+        await using (var reader = await source.CreateCommand(
+            $"""
+            SELECT received_at, extract(epoch FROM {end} - received_at) * 1000 FROM ingest.payloads
+            WHERE session_id LIKE 'half-%' AND {end} - received_at > interval '{StallMs} milliseconds' ORDER BY received_at
+            """).ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                slow.Add((reader.GetDateTime(0), reader.GetDouble(1)));
+            }
+        }
+
+        var episodes = new List<List<(DateTime Received, double Ms)>>();
+        foreach (var payload in slow)
+        {
+            if (episodes.Count == 0 || payload.Received - episodes[^1][^1].Received > TimeSpan.FromSeconds(1))
+            {
+                episodes.Add([]);
+            }
+
+            episodes[^1].Add(payload);
+        }
+
+        var described = episodes.Select(e =>
+        {
+            var first = new DateTimeOffset(DateTime.SpecifyKind(e[0].Received, DateTimeKind.Utc));
+            var worst = e.MaxBy(p => p.Ms);
+            var until = new DateTimeOffset(DateTime.SpecifyKind(worst.Received, DateTimeKind.Utc)).AddMilliseconds(worst.Ms);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms, longest commit in flight {samples.LongestCommitDuring(first, until):0} ms");
+        });
+        return string.Create(CultureInfo.InvariantCulture,
+            $"payloads over {StallMs} ms: {slow.Count}, in {episodes.Count} episode(s){(episodes.Count == 0 ? "" : ": ")}{string.Join("; ", described.Take(6))}");
+    }
+
+    /// <summary>A paced payload slower than this (ms) is part of a stall (the target's p99 is 50 ms).</summary>
+    private const int StallMs = 100;
 
     /// <summary>The payloads of the latency measurements: 10 KB of recording-like JSON.</summary>
     public static SizeSpec Size { get; } = SizeSpec.TryParse("10KB", long.MaxValue, out var size, out _) ? size! : throw new InvalidOperationException("10KB");

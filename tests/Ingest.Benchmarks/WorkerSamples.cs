@@ -8,20 +8,25 @@ namespace Ingest.Benchmarks;
 /// topic, when it was committed and how long after its receipt (<c>ingest.worker.end_to_end.latency</c>, recorded once the
 /// batch's transaction has committed, so a wait inside the transaction or in its commit is in it — unlike <c>stored_at</c>,
 /// the transaction's start); and each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
-/// <c>.pass.failures</c>), which carry no topic: one worker runs at a time.
+/// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and each offset commit on the topic
+/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for.
 /// </summary>
 public sealed class WorkerSamples : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<(DateTimeOffset Committed, double Ms)> _stored = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Seconds)> _passes = new();
+    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _commits = new();
     private readonly ConcurrentDictionary<string, long> _removed = new(StringComparer.Ordinal);
     private long _failedPasses;
 
     public WorkerSamples(string topic)
     {
         string[] instruments =
-            ["ingest.worker.end_to_end.latency", "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed", "ingest.worker.lifecycle.pass.failures"];
+            [
+                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration",
+                "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed", "ingest.worker.lifecycle.pass.failures",
+            ];
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (instrument.Meter.Name == "Ingest.Worker" && instruments.Contains(instrument.Name))
@@ -35,7 +40,15 @@ public sealed class WorkerSamples : IDisposable
             {
                 _passes.Enqueue((DateTimeOffset.UtcNow, value));
             }
-            else if (Tag(tags, "messaging.destination.name") == topic)
+            else if (Tag(tags, "messaging.destination.name") != topic)
+            {
+                return;
+            }
+            else if (instrument.Name == "ingest.worker.commit.duration")
+            {
+                _commits.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+            }
+            else
             {
                 _stored.Enqueue((DateTimeOffset.UtcNow, value * 1000));
             }
@@ -72,6 +85,14 @@ public sealed class WorkerSamples : IDisposable
         var passes = _passes.Where(p => p.Ended >= from && p.Ended.AddSeconds(-p.Seconds) <= to).Select(p => p.Seconds).ToList();
         return (passes.Count, passes.DefaultIfEmpty(0).Max());
     }
+
+    /// <summary>The offset commits that ended in [<paramref name="from"/>, <paramref name="to"/>]: their durations in milliseconds.</summary>
+    public Percentiles Commits(DateTimeOffset from, DateTimeOffset to) =>
+        Percentiles.Of([.. _commits.Where(c => c.Ended >= from && c.Ended <= to).Select(c => c.Ms)]);
+
+    /// <summary>The longest offset commit in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).</summary>
+    public double LongestCommitDuring(DateTimeOffset from, DateTimeOffset to) =>
+        _commits.Where(c => c.Ended >= from && c.Ended.AddMilliseconds(-c.Ms) <= to).Select(c => c.Ms).DefaultIfEmpty(0).Max();
 
     public void Dispose() => _listener.Dispose();
 
