@@ -28,6 +28,7 @@ public static class LatencyScenario
         var total = (int)Math.Max(64, half * options.RateDuration.TotalSeconds * 2);
         var paced = Options(Size, sessions: 64, perSession: Math.Max(1, total / 64), rate: half, prefix: "half");
         using var samples = new WorkerSamples(topic);
+        using var runtime = new RuntimeEvents();
         var pacedFrom = DateTimeOffset.UtcNow;
         var run = await new LoadRunner(paced, client).RunAsync(null, cancellationToken);
         await WaitForAsync(database, run.Accepted + max.Accepted + warmUp.Accepted, cancellationToken);
@@ -58,14 +59,15 @@ public static class LatencyScenario
             """).ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var commits = samples.Commits(pacedFrom, pacedTo);
-        var stalls = await StallsAsync(source, committed ? "pg_xact_commit_timestamp(xmin)" : "stored_at", samples, pacedFrom, cancellationToken);
+        var stalls = await StallsAsync(source, committed ? "pg_xact_commit_timestamp(xmin)" : "stored_at", samples, runtime, pacedFrom, cancellationToken);
+        var pauses = runtime.During(pacedFrom, pacedTo);
         var latency = new LatencyMeasurement(
             "end-to-end 10 KB at 50 % of max rate", reader.GetDouble(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetInt64(0),
             string.Create(CultureInfo.InvariantCulture,
                 $"max {maxRate:0} payloads/s (64 sessions); paced at {half:0}/s after {warmUp}; 202 p99 {run.Percentile(99):0.0} ms; received_at → {(committed ? "commit" : "stored_at (transaction start)")}; " +
                 $"of which received_at → the storing transaction's start p50 {reader.GetDouble(4):0.0} ms, p99 {reader.GetDouble(5):0.0} ms (the API, Kafka, the worker's queues), " +
                 $"that start → {(committed ? "commit" : "stored_at")} p50 {reader.GetDouble(6):0.0} ms, p99 {reader.GetDouble(7):0.0} ms (the transaction); " +
-                $"the worker's offset commits meanwhile: {commits.Count}, p50 {commits.P50:0.0} ms, p99 {commits.P99:0.0} ms, max {commits.Max:0.0} ms; {stalls}"));
+                $"the worker's offset commits meanwhile: {commits.Count}, p50 {commits.P50:0.0} ms, p99 {commits.P99:0.0} ms, max {commits.Max:0.0} ms; this process's GC pauses meanwhile: {pauses.Count} ({pauses.Gen2} gen2), {pauses.TotalMs:0} ms in all, the longest {pauses.LongestMs:0.0} ms; thread-pool starvation {runtime.Starvations(pacedFrom, pacedTo)}; {stalls}"));
         await log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"  latency  max {maxRate:0}/s, at {half:0}/s after {warmUp.Elapsed.TotalSeconds:0} s of warm-up: p50 {latency.P50:0.0} ms p99 {latency.P99:0.0} ms p99.9 {latency.P999:0.0} ms; p99 to the transaction {reader.GetDouble(5):0.0} ms, in it {reader.GetDouble(7):0.0} ms; 202 p99 {run.Percentile(99):0.0} ms"));
         var rate = new Measurement("API ingest 10 KB (loadgen, 64 sessions)", "payloads/s", maxRate, 0, "reference (no baseline)", null,
@@ -76,10 +78,11 @@ public static class LatencyScenario
     /// <summary>
     /// Where the tail comes from: the paced payloads slower than <see cref="StallMs"/>, grouped into episodes (payloads
     /// received less than a second apart), each with when it began, how many payloads it held, its worst latency, and the
-    /// longest offset commit the worker had in flight from its first payload's receipt to its worst one's commit.
+    /// longest offset commit the worker had in flight from its first payload's receipt to its worst one's commit, and the
+    /// maintenance passes, GC pauses and thread-pool starvation of that time.
     /// </summary>
     private static async Task<string> StallsAsync(
-        NpgsqlDataSource source, string end, WorkerSamples samples, DateTimeOffset pacedFrom, CancellationToken cancellationToken)
+        NpgsqlDataSource source, string end, WorkerSamples samples, RuntimeEvents runtime, DateTimeOffset pacedFrom, CancellationToken cancellationToken)
     {
         var slow = new List<(DateTime Received, double Ms)>();
         await using (var reader = await source.CreateCommand(
@@ -105,16 +108,30 @@ public static class LatencyScenario
             episodes[^1].Add(payload);
         }
 
-        var described = episodes.Select(e =>
+        var described = new List<string>();
+        foreach (var e in episodes.Take(6))
         {
             var first = new DateTimeOffset(DateTime.SpecifyKind(e[0].Received, DateTimeKind.Utc));
             var worst = e.MaxBy(p => p.Ms);
-            var until = new DateTimeOffset(DateTime.SpecifyKind(worst.Received, DateTimeKind.Utc)).AddMilliseconds(worst.Ms);
-            return string.Create(CultureInfo.InvariantCulture,
-                $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms, longest commit in flight {samples.LongestCommitDuring(first, until):0} ms");
-        });
+            var worstReceived = new DateTimeOffset(DateTime.SpecifyKind(worst.Received, DateTimeKind.Utc));
+            var until = worstReceived.AddMilliseconds(worst.Ms);
+            var pass = samples.Passes(first, until);
+            var pauses = runtime.During(first, until);
+            // The storing transactions that ended meanwhile (any session's): the longest from its start to its commit.
+            await using var longest = source.CreateCommand(
+                $"SELECT coalesce(max(extract(epoch FROM {end} - stored_at) * 1000), 0), count(*) FROM ingest.payloads WHERE {end} BETWEEN $1 AND $2");
+            longest.Parameters.AddWithValue(first);
+            longest.Parameters.AddWithValue(until);
+            await using var row = await longest.ExecuteReaderAsync(cancellationToken);
+            await row.ReadAsync(cancellationToken);
+            described.Add(string.Create(CultureInfo.InvariantCulture,
+                $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms; meanwhile {row.GetInt64(1)} rows committed, the longest transaction {row.GetDouble(0):0} ms, " +
+                $"the longest produce acknowledged {samples.LongestProduceEnding(first, worstReceived.AddMilliseconds(100)):0} ms, the longest offset commit {samples.LongestCommitDuring(first, until):0} ms, maintenance passes {pass.Count} (longest {pass.Longest * 1000:0} ms), " +
+                $"GC pauses {pauses.Count} ({pauses.Gen2} gen2, {pauses.TotalMs:0} ms), thread-pool starvation {runtime.Starvations(first.AddSeconds(-1), until)}"));
+        }
+
         return string.Create(CultureInfo.InvariantCulture,
-            $"payloads over {StallMs} ms: {slow.Count}, in {episodes.Count} episode(s){(episodes.Count == 0 ? "" : ": ")}{string.Join("; ", described.Take(6))}");
+            $"payloads over {StallMs} ms: {slow.Count}, in {episodes.Count} episode(s){(episodes.Count == 0 ? "" : ": ")}{string.Join("; ", described)}");
     }
 
     /// <summary>A paced payload slower than this (ms) is part of a stall (the target's p99 is 50 ms).</summary>

@@ -9,7 +9,8 @@ namespace Ingest.Benchmarks;
 /// batch's transaction has committed, so a wait inside the transaction or in its commit is in it — unlike <c>stored_at</c>,
 /// the transaction's start); and each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
 /// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and each offset commit on the topic
-/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for.
+/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for; and the produce round trips of an API in
+/// the same process (<c>ingest.api.produce.duration</c>, any topic).
 /// </summary>
 public sealed class WorkerSamples : IDisposable
 {
@@ -17,6 +18,7 @@ public sealed class WorkerSamples : IDisposable
     private readonly ConcurrentQueue<(DateTimeOffset Committed, double Ms)> _stored = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Seconds)> _passes = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _commits = new();
+    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _produces = new();
     private readonly ConcurrentDictionary<string, long> _removed = new(StringComparer.Ordinal);
     private long _failedPasses;
 
@@ -29,14 +31,19 @@ public sealed class WorkerSamples : IDisposable
             ];
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "Ingest.Worker" && instruments.Contains(instrument.Name))
+            if ((instrument.Meter.Name == "Ingest.Worker" && instruments.Contains(instrument.Name))
+                || (instrument.Meter.Name == "Ingest.Api" && instrument.Name == "ingest.api.produce.duration"))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            if (instrument.Name == "ingest.worker.lifecycle.pass.duration")
+            if (instrument.Name == "ingest.api.produce.duration")
+            {
+                _produces.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+            }
+            else if (instrument.Name == "ingest.worker.lifecycle.pass.duration")
             {
                 _passes.Enqueue((DateTimeOffset.UtcNow, value));
             }
@@ -93,6 +100,13 @@ public sealed class WorkerSamples : IDisposable
     /// <summary>The longest offset commit in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).</summary>
     public double LongestCommitDuring(DateTimeOffset from, DateTimeOffset to) =>
         _commits.Where(c => c.Ended >= from && c.Ended.AddMilliseconds(-c.Ms) <= to).Select(c => c.Ms).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// The longest produce (an API in this process: <c>ingest.api.produce.duration</c>, from ProduceAsync to Kafka's
+    /// acknowledgement) that ended in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
+    /// </summary>
+    public double LongestProduceEnding(DateTimeOffset from, DateTimeOffset to) =>
+        _produces.Where(p => p.Ended >= from && p.Ended <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
 
     public void Dispose() => _listener.Dispose();
 
