@@ -186,6 +186,11 @@ internal sealed partial class PayloadConsumer
                 continue;
             }
 
+            if (result.Message.Timestamp.Type != TimestampType.NotAvailable)
+            {
+                _telemetry.Fetched(result.Topic, _timeProvider.GetUtcNow() - result.Message.Timestamp.UtcDateTime);
+            }
+
             lane.Offer(result);
         }
     }

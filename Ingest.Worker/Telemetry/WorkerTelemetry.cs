@@ -50,6 +50,7 @@ public sealed class WorkerTelemetry
     private readonly Histogram<long> _batchSize;
     private readonly Histogram<double> _endToEnd;
     private readonly Histogram<double> _commitDuration;
+    private readonly Histogram<double> _fetchDelay;
 
     public WorkerTelemetry()
     {
@@ -82,6 +83,11 @@ public sealed class WorkerTelemetry
             "ingest.worker.commit.duration", "s",
             "Time of one offset commit to the group coordinator, by outcome (committed, failed); the poll loop waits for it.", tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
+        _fetchDelay = meter.CreateHistogram<double>(
+            "ingest.worker.fetch.delay", "s",
+            "From a message's Kafka timestamp (set by the API's producer as it produced) to the worker's poll returning it: " +
+            "the broker and the fetch when the worker keeps up, the backlog's age when it does not.", tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         meter.CreateObservableGauge(
             "ingest.worker.partitions.paused",
             () => _paused.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("messaging.destination.name", p.Key))),
@@ -144,6 +150,10 @@ public sealed class WorkerTelemetry
         _batchSize.Record(messages, tag);
         _batchDuration.Record(duration.TotalSeconds, tag);
     }
+
+    /// <summary>Records how long after its Kafka timestamp a message reached the worker's poll loop.</summary>
+    public void Fetched(string topic, TimeSpan delay) =>
+        _fetchDelay.Record(Math.Max(0, delay.TotalSeconds), new KeyValuePair<string, object?>("messaging.destination.name", topic));
 
     /// <summary>Records one offset commit's round trip; <paramref name="committed"/> is false when it failed (in whole or in part).</summary>
     public void CommitCompleted(string topic, bool committed, TimeSpan duration) =>

@@ -9,7 +9,8 @@ namespace Ingest.Benchmarks;
 /// batch's transaction has committed, so a wait inside the transaction or in its commit is in it — unlike <c>stored_at</c>,
 /// the transaction's start); and each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
 /// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and each offset commit on the topic
-/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for; and the produce round trips of an API in
+/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for, and each message's fetch delay
+/// (<c>ingest.worker.fetch.delay</c>); and the produce round trips of an API in
 /// the same process (<c>ingest.api.produce.duration</c>, any topic).
 /// </summary>
 public sealed class WorkerSamples : IDisposable
@@ -19,6 +20,7 @@ public sealed class WorkerSamples : IDisposable
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Seconds)> _passes = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _commits = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _produces = new();
+    private readonly ConcurrentQueue<(DateTimeOffset Polled, double Ms)> _fetches = new();
     private readonly ConcurrentDictionary<string, long> _removed = new(StringComparer.Ordinal);
     private long _failedPasses;
 
@@ -26,7 +28,7 @@ public sealed class WorkerSamples : IDisposable
     {
         string[] instruments =
             [
-                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration",
+                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration", "ingest.worker.fetch.delay",
                 "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed", "ingest.worker.lifecycle.pass.failures",
             ];
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -54,6 +56,10 @@ public sealed class WorkerSamples : IDisposable
             else if (instrument.Name == "ingest.worker.commit.duration")
             {
                 _commits.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+            }
+            else if (instrument.Name == "ingest.worker.fetch.delay")
+            {
+                _fetches.Enqueue((DateTimeOffset.UtcNow, value * 1000));
             }
             else
             {
@@ -107,6 +113,13 @@ public sealed class WorkerSamples : IDisposable
     /// </summary>
     public double LongestProduceEnding(DateTimeOffset from, DateTimeOffset to) =>
         _produces.Where(p => p.Ended >= from && p.Ended <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// The longest fetch delay (<c>ingest.worker.fetch.delay</c>: Kafka timestamp → the worker's poll returning the message)
+    /// of the messages polled in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
+    /// </summary>
+    public double LongestFetchDelay(DateTimeOffset from, DateTimeOffset to) =>
+        _fetches.Where(f => f.Polled >= from && f.Polled <= to).Select(f => f.Ms).DefaultIfEmpty(0).Max();
 
     public void Dispose() => _listener.Dispose();
 

@@ -30,8 +30,13 @@ public sealed class EndpointTests(KafkaFixture kafka, PostgresFixture postgres)
         Assert.Single(Lines(metrics, "ingest_worker_stored_bytes_total"));
         Assert.NotEmpty(Lines(metrics, "ingest_worker_batch_duration_seconds_count"));
         Assert.NotEmpty(Lines(metrics, "ingest_worker_end_to_end_latency_seconds_count"));
+        Assert.EndsWith(" 1", Lines(metrics, "ingest_worker_fetch_delay_seconds_count").Single(), StringComparison.Ordinal);
         // Buckets in seconds, not OpenTelemetry's default 0, 5, 10 … (meant for milliseconds).
-        foreach (var name in new[] { "ingest_worker_batch_duration_seconds", "ingest_worker_end_to_end_latency_seconds", "ingest_worker_commit_duration_seconds" })
+        foreach (var name in new[]
+                 {
+                     "ingest_worker_batch_duration_seconds", "ingest_worker_end_to_end_latency_seconds", "ingest_worker_commit_duration_seconds",
+                     "ingest_worker_fetch_delay_seconds",
+                 })
         {
             Assert.Contains(Lines(metrics, name + "_bucket"), l => l.Contains("le=\"0.01\"", StringComparison.Ordinal));
             Assert.DoesNotContain(Lines(metrics, name + "_bucket"), l => l.Contains("le=\"7500\"", StringComparison.Ordinal));
