@@ -1,5 +1,6 @@
 using Ingest.Storage.Batches;
 using Ingest.Storage.Payloads;
+using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Ingest.Worker.Consuming;
@@ -12,7 +13,7 @@ namespace Ingest.Worker.Consuming;
 /// is stored. When a shared transaction is refused for its data (SQLSTATE class 22/23), each batch is stored again in a
 /// transaction of its own, so only the batch holding the refused payload fails (and its lane isolates the payload).
 /// </summary>
-internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOptions> options)
+internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOptions> options, WorkerTelemetry telemetry, TimeProvider timeProvider)
 {
     private readonly Lock _gate = new();
     private readonly List<Request> _waiting = [];
@@ -22,7 +23,7 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
     /// <exception cref="Npgsql.PostgresException">A data error (class 22/23) refused a payload of this batch.</exception>
     public async Task<StoredBatch> StoreAsync(BatchPart part, Action? onStall, CancellationToken cancellationToken)
     {
-        var request = new Request(part, onStall, cancellationToken);
+        var request = new Request(part, onStall, cancellationToken, timeProvider.GetTimestamp());
         var start = false;
         lock (_gate)
         {
@@ -89,6 +90,11 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
                 return null;
             }
 
+            foreach (var request in group.Where(r => r.Part.Payloads.Count > 0))
+            {
+                telemetry.TransactionWaited(request.Part.Payloads[0].Topic, timeProvider.GetElapsedTime(request.Queued));
+            }
+
             return group;
         }
     }
@@ -107,7 +113,9 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
         })).ToList();
         try
         {
+            var started = timeProvider.GetTimestamp();
             var stored = await store.StoreAsync([.. group.Select(r => r.Part)], () => group.ForEach(r => r.OnStall?.Invoke()), allCancelled.Token);
+            telemetry.TransactionStored(group[0].Part.Payloads.Count > 0 ? group[0].Part.Payloads[0].Topic : "", timeProvider.GetElapsedTime(started));
             for (var i = 0; i < group.Count; i++)
             {
                 group[i].Stored.TrySetResult(stored[i]);
@@ -143,7 +151,7 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
         }
     }
 
-    private sealed record Request(BatchPart Part, Action? OnStall, CancellationToken CancellationToken)
+    private sealed record Request(BatchPart Part, Action? OnStall, CancellationToken CancellationToken, long Queued)
     {
         public TaskCompletionSource<StoredBatch> Stored { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

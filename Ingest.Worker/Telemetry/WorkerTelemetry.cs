@@ -51,6 +51,8 @@ public sealed class WorkerTelemetry
     private readonly Histogram<double> _endToEnd;
     private readonly Histogram<double> _commitDuration;
     private readonly Histogram<double> _fetchDelay;
+    private readonly Histogram<double> _transactionWait;
+    private readonly Histogram<double> _transactionDuration;
 
     public WorkerTelemetry()
     {
@@ -88,6 +90,15 @@ public sealed class WorkerTelemetry
             "From a message's Kafka timestamp (set by the API's producer as it produced) to the worker's poll returning it: " +
             "the broker and the fetch when the worker keeps up, the backlog's age when it does not.", tags: null,
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        _transactionWait = meter.CreateHistogram<double>(
+            "ingest.worker.transaction.wait", "s",
+            "How long a partition's batch waited for a shared transaction to take it (Worker:MaxConcurrentTransactions run at once).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
+        _transactionDuration = meter.CreateHistogram<double>(
+            "ingest.worker.transaction.duration", "s",
+            "One shared transaction as the worker sees it: a connection from the pool, the statements, and the commit until " +
+            "Postgres acknowledges it (its WAL flushed), retries included.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StepBuckets });
         meter.CreateObservableGauge(
             "ingest.worker.partitions.paused",
             () => _paused.Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("messaging.destination.name", p.Key))),
@@ -150,6 +161,14 @@ public sealed class WorkerTelemetry
         _batchSize.Record(messages, tag);
         _batchDuration.Record(duration.TotalSeconds, tag);
     }
+
+    /// <summary>Records how long a partition's batch waited for a shared transaction to take it.</summary>
+    public void TransactionWaited(string topic, TimeSpan wait) =>
+        _transactionWait.Record(wait.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+
+    /// <summary>Records one shared transaction's duration as the worker saw it.</summary>
+    public void TransactionStored(string topic, TimeSpan duration) =>
+        _transactionDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", topic));
 
     /// <summary>Records how long after its Kafka timestamp a message reached the worker's poll loop.</summary>
     public void Fetched(string topic, TimeSpan delay) =>

@@ -125,9 +125,11 @@ public static class LatencyScenario
             await using var row = await longest.ExecuteReaderAsync(cancellationToken);
             await row.ReadAsync(cancellationToken);
             described.Add(string.Create(CultureInfo.InvariantCulture,
-                $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms; meanwhile {row.GetInt64(1)} rows committed, the longest transaction {row.GetDouble(0):0} ms, " +
+                $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms; meanwhile {row.GetInt64(1)} rows committed, the longest transaction {row.GetDouble(0):0} ms (start → commit timestamp; " +
+                $"{samples.LongestTransactionDuring(first, until):0} ms as the worker saw it, from taking a connection to the commit's acknowledgement), " +
                 $"the longest produce acknowledged {samples.LongestProduceEnding(first, worstReceived.AddMilliseconds(100)):0} ms, " +
-                $"the longest fetch delay (Kafka timestamp → the worker's poll) {samples.LongestFetchDelay(first, until):0} ms, the longest offset commit {samples.LongestCommitDuring(first, until):0} ms, maintenance passes {pass.Count} (longest {pass.Longest * 1000:0} ms), " +
+                $"the longest fetch delay (Kafka timestamp → the worker's poll) {samples.LongestFetchDelay(first, until):0} ms, " +
+                $"the longest wait of a batch for a shared transaction {samples.LongestTransactionWait(first, until):0} ms, the longest offset commit {samples.LongestCommitDuring(first, until):0} ms, maintenance passes {pass.Count} (longest {pass.Longest * 1000:0} ms), " +
                 $"GC pauses {pauses.Count} ({pauses.Gen2} gen2, {pauses.TotalMs:0} ms), thread-pool starvation {runtime.Starvations(first.AddSeconds(-1), until)}"));
         }
 

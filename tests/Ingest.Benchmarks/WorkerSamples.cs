@@ -9,8 +9,8 @@ namespace Ingest.Benchmarks;
 /// batch's transaction has committed, so a wait inside the transaction or in its commit is in it — unlike <c>stored_at</c>,
 /// the transaction's start); and each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
 /// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and each offset commit on the topic
-/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for, and each message's fetch delay
-/// (<c>ingest.worker.fetch.delay</c>); and the produce round trips of an API in
+/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for, each message's fetch delay
+/// (<c>ingest.worker.fetch.delay</c>) and each batch's wait for a shared transaction (<c>ingest.worker.transaction.wait</c>); and the produce round trips of an API in
 /// the same process (<c>ingest.api.produce.duration</c>, any topic).
 /// </summary>
 public sealed class WorkerSamples : IDisposable
@@ -21,6 +21,8 @@ public sealed class WorkerSamples : IDisposable
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _commits = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _produces = new();
     private readonly ConcurrentQueue<(DateTimeOffset Polled, double Ms)> _fetches = new();
+    private readonly ConcurrentQueue<(DateTimeOffset Taken, double Ms)> _transactionWaits = new();
+    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _transactions = new();
     private readonly ConcurrentDictionary<string, long> _removed = new(StringComparer.Ordinal);
     private long _failedPasses;
 
@@ -28,7 +30,8 @@ public sealed class WorkerSamples : IDisposable
     {
         string[] instruments =
             [
-                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration", "ingest.worker.fetch.delay",
+                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration", "ingest.worker.fetch.delay", "ingest.worker.transaction.wait",
+                "ingest.worker.transaction.duration",
                 "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed", "ingest.worker.lifecycle.pass.failures",
             ];
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -60,6 +63,14 @@ public sealed class WorkerSamples : IDisposable
             else if (instrument.Name == "ingest.worker.fetch.delay")
             {
                 _fetches.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+            }
+            else if (instrument.Name == "ingest.worker.transaction.wait")
+            {
+                _transactionWaits.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+            }
+            else if (instrument.Name == "ingest.worker.transaction.duration")
+            {
+                _transactions.Enqueue((DateTimeOffset.UtcNow, value * 1000));
             }
             else
             {
@@ -120,6 +131,20 @@ public sealed class WorkerSamples : IDisposable
     /// </summary>
     public double LongestFetchDelay(DateTimeOffset from, DateTimeOffset to) =>
         _fetches.Where(f => f.Polled >= from && f.Polled <= to).Select(f => f.Ms).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// The longest wait of a partition's batch for a shared transaction (<c>ingest.worker.transaction.wait</c>) among the
+    /// batches taken in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
+    /// </summary>
+    public double LongestTransactionWait(DateTimeOffset from, DateTimeOffset to) =>
+        _transactionWaits.Where(w => w.Taken >= from && w.Taken <= to).Select(w => w.Ms).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// The longest shared transaction as the worker saw it (<c>ingest.worker.transaction.duration</c>: pool, statements,
+    /// commit acknowledged) in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds.
+    /// </summary>
+    public double LongestTransactionDuring(DateTimeOffset from, DateTimeOffset to) =>
+        _transactions.Where(t => t.Ended >= from && t.Ended.AddMilliseconds(-t.Ms) <= to).Select(t => t.Ms).DefaultIfEmpty(0).Max();
 
     public void Dispose() => _listener.Dispose();
 

@@ -7,6 +7,7 @@ using Ingest.Storage.Payloads;
 using Ingest.Storage.Schema;
 using Ingest.Testing;
 using Ingest.Worker.Consuming;
+using Ingest.Worker.Telemetry;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -96,7 +97,7 @@ public sealed class SharedTransactionsTests(PostgresFixture postgres)
             var store = new PayloadStore(
                 source, NullLogger<PayloadStore>.Instance, retention, new Partitions(source, lifecycle, retention, TimeProvider.System), TimeProvider.System);
             // One transaction at a time: what waits while it runs goes into the next one.
-            return new Database(source) { Transactions = new SharedTransactions(store, Options.Create(new WorkerOptions { MaxConcurrentTransactions = 1 })) };
+            return new Database(source) { Transactions = new SharedTransactions(store, Options.Create(new WorkerOptions { MaxConcurrentTransactions = 1 }), new WorkerTelemetry(), TimeProvider.System) };
         }
 
         /// <summary>A batch of partition <paramref name="partition"/>: <paramref name="count"/> payloads of the session from seq <paramref name="seq"/>.</summary>
