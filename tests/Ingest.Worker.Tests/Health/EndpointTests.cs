@@ -35,7 +35,7 @@ public sealed class EndpointTests(KafkaFixture kafka, PostgresFixture postgres)
         foreach (var name in new[]
                  {
                      "ingest_worker_batch_duration_seconds", "ingest_worker_end_to_end_latency_seconds", "ingest_worker_commit_duration_seconds",
-                     "ingest_worker_fetch_delay_seconds",
+                     "ingest_worker_fetch_delay_seconds", "ingest_worker_transaction_wait_seconds", "ingest_worker_transaction_duration_seconds",
                  })
         {
             Assert.Contains(Lines(metrics, name + "_bucket"), l => l.Contains("le=\"0.01\"", StringComparison.Ordinal));
