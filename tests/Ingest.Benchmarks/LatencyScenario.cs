@@ -58,7 +58,7 @@ public static class LatencyScenario
                   FROM ingest.payloads WHERE session_id LIKE 'half-%') t
             """).ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
-        var commits = samples.Commits(pacedFrom, pacedTo);
+        var commits = samples.Durations(WorkerSamples.CommitDuration, pacedFrom, pacedTo);
         var stalls = await StallsAsync(source, committed ? "pg_xact_commit_timestamp(xmin)" : "stored_at", samples, runtime, pacedFrom, cancellationToken);
         var pauses = runtime.During(pacedFrom, pacedTo);
         var latency = new LatencyMeasurement(
@@ -126,10 +126,10 @@ public static class LatencyScenario
             await row.ReadAsync(cancellationToken);
             described.Add(string.Create(CultureInfo.InvariantCulture,
                 $"at +{(first - pacedFrom).TotalSeconds:0.0} s {e.Count} payloads, worst {worst.Ms:0} ms; meanwhile {row.GetInt64(1)} rows committed, the longest transaction {row.GetDouble(0):0} ms (start → commit timestamp; " +
-                $"{samples.LongestTransactionDuring(first, until):0} ms as the worker saw it, from taking a connection to the commit's acknowledgement), " +
-                $"the longest produce acknowledged {samples.LongestProduceEnding(first, worstReceived.AddMilliseconds(100)):0} ms, " +
-                $"the longest fetch delay (Kafka timestamp → the worker's poll) {samples.LongestFetchDelay(first, until):0} ms, " +
-                $"the longest wait of a batch for a shared transaction {samples.LongestTransactionWait(first, until):0} ms, the longest offset commit {samples.LongestCommitDuring(first, until):0} ms, maintenance passes {pass.Count} (longest {pass.Longest * 1000:0} ms), " +
+                $"{samples.LongestInFlight(WorkerSamples.TransactionDuration, first, until):0} ms as the worker saw it, from taking a connection to the commit's acknowledgement), " +
+                $"the longest produce acknowledged {samples.LongestEnding(WorkerSamples.ProduceDuration, first, worstReceived.AddMilliseconds(100)):0} ms, " +
+                $"the longest fetch delay (Kafka timestamp → the worker's poll) {samples.LongestEnding(WorkerSamples.FetchDelay, first, until):0} ms, " +
+                $"the longest wait of a batch for a shared transaction {samples.LongestEnding(WorkerSamples.TransactionWait, first, until):0} ms, the longest offset commit {samples.LongestInFlight(WorkerSamples.CommitDuration, first, until):0} ms, maintenance passes {pass.Count} (longest {pass.Longest * 1000:0} ms), " +
                 $"GC pauses {pauses.Count} ({pauses.Gen2} gen2, {pauses.TotalMs:0} ms), thread-pool starvation {runtime.Starvations(first.AddSeconds(-1), until)}"));
         }
 

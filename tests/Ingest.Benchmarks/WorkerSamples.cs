@@ -7,22 +7,35 @@ namespace Ingest.Benchmarks;
 /// What the in-process worker reports on its meter (<c>Ingest.Worker</c>) while a scenario runs: each payload stored on the
 /// topic, when it was committed and how long after its receipt (<c>ingest.worker.end_to_end.latency</c>, recorded once the
 /// batch's transaction has committed, so a wait inside the transaction or in its commit is in it — unlike <c>stored_at</c>,
-/// the transaction's start); and each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
-/// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and each offset commit on the topic
-/// (<c>ingest.worker.commit.duration</c>), which the worker's poll loop waits for, each message's fetch delay
-/// (<c>ingest.worker.fetch.delay</c>) and each batch's wait for a shared transaction (<c>ingest.worker.transaction.wait</c>); and the produce round trips of an API in
-/// the same process (<c>ingest.api.produce.duration</c>, any topic).
+/// the transaction's start); each maintenance pass (<c>ingest.worker.lifecycle.pass.duration</c>, <c>.removed</c>,
+/// <c>.pass.failures</c>), which carry no topic: one worker runs at a time; and, as they end, the durations of
+/// <see cref="Timed"/> on the topic: the worker's offset commits, fetch delays, waits for a shared transaction and
+/// shared transactions, and the produce round trips of an API in the same process (any topic).
 /// </summary>
 public sealed class WorkerSamples : IDisposable
 {
+    /// <summary>From ProduceAsync to Kafka's acknowledgement, on an API in this process (<c>Ingest.Api</c>).</summary>
+    public const string ProduceDuration = "ingest.api.produce.duration";
+
+    /// <summary>One offset commit's round trip.</summary>
+    public const string CommitDuration = "ingest.worker.commit.duration";
+
+    /// <summary>A message's Kafka timestamp → the worker's poll returning it (recorded as it is polled).</summary>
+    public const string FetchDelay = "ingest.worker.fetch.delay";
+
+    /// <summary>A partition's batch waiting for a shared transaction (recorded as one takes it).</summary>
+    public const string TransactionWait = "ingest.worker.transaction.wait";
+
+    /// <summary>A shared transaction as the worker sees it: a connection, the statements, the commit acknowledged.</summary>
+    public const string TransactionDuration = "ingest.worker.transaction.duration";
+
+    /// <summary>The instruments whose durations are kept as they are recorded.</summary>
+    public static readonly string[] Timed = [ProduceDuration, CommitDuration, FetchDelay, TransactionWait, TransactionDuration];
+
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<(DateTimeOffset Committed, double Ms)> _stored = new();
     private readonly ConcurrentQueue<(DateTimeOffset Ended, double Seconds)> _passes = new();
-    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _commits = new();
-    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _produces = new();
-    private readonly ConcurrentQueue<(DateTimeOffset Polled, double Ms)> _fetches = new();
-    private readonly ConcurrentQueue<(DateTimeOffset Taken, double Ms)> _transactionWaits = new();
-    private readonly ConcurrentQueue<(DateTimeOffset Ended, double Ms)> _transactions = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<(DateTimeOffset Ended, double Ms)>> _timed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _removed = new(StringComparer.Ordinal);
     private long _failedPasses;
 
@@ -30,51 +43,33 @@ public sealed class WorkerSamples : IDisposable
     {
         string[] instruments =
             [
-                "ingest.worker.end_to_end.latency", "ingest.worker.commit.duration", "ingest.worker.fetch.delay", "ingest.worker.transaction.wait",
-                "ingest.worker.transaction.duration",
-                "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed", "ingest.worker.lifecycle.pass.failures",
+                "ingest.worker.end_to_end.latency", "ingest.worker.lifecycle.pass.duration", "ingest.worker.lifecycle.removed",
+                "ingest.worker.lifecycle.pass.failures", .. Timed,
             ];
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if ((instrument.Meter.Name == "Ingest.Worker" && instruments.Contains(instrument.Name))
-                || (instrument.Meter.Name == "Ingest.Api" && instrument.Name == "ingest.api.produce.duration"))
+            if (instrument.Meter.Name is "Ingest.Worker" or "Ingest.Api" && instruments.Contains(instrument.Name))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            if (instrument.Name == "ingest.api.produce.duration")
-            {
-                _produces.Enqueue((DateTimeOffset.UtcNow, value * 1000));
-            }
-            else if (instrument.Name == "ingest.worker.lifecycle.pass.duration")
+            if (instrument.Name == "ingest.worker.lifecycle.pass.duration")
             {
                 _passes.Enqueue((DateTimeOffset.UtcNow, value));
             }
-            else if (Tag(tags, "messaging.destination.name") != topic)
+            else if (instrument.Name != ProduceDuration && Tag(tags, "messaging.destination.name") != topic)
             {
                 return;
             }
-            else if (instrument.Name == "ingest.worker.commit.duration")
+            else if (instrument.Name == "ingest.worker.end_to_end.latency")
             {
-                _commits.Enqueue((DateTimeOffset.UtcNow, value * 1000));
-            }
-            else if (instrument.Name == "ingest.worker.fetch.delay")
-            {
-                _fetches.Enqueue((DateTimeOffset.UtcNow, value * 1000));
-            }
-            else if (instrument.Name == "ingest.worker.transaction.wait")
-            {
-                _transactionWaits.Enqueue((DateTimeOffset.UtcNow, value * 1000));
-            }
-            else if (instrument.Name == "ingest.worker.transaction.duration")
-            {
-                _transactions.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+                _stored.Enqueue((DateTimeOffset.UtcNow, value * 1000));
             }
             else
             {
-                _stored.Enqueue((DateTimeOffset.UtcNow, value * 1000));
+                _timed.GetOrAdd(instrument.Name, _ => new()).Enqueue((DateTimeOffset.UtcNow, value * 1000));
             }
         });
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
@@ -110,43 +105,25 @@ public sealed class WorkerSamples : IDisposable
         return (passes.Count, passes.DefaultIfEmpty(0).Max());
     }
 
-    /// <summary>The offset commits that ended in [<paramref name="from"/>, <paramref name="to"/>]: their durations in milliseconds.</summary>
-    public Percentiles Commits(DateTimeOffset from, DateTimeOffset to) =>
-        Percentiles.Of([.. _commits.Where(c => c.Ended >= from && c.Ended <= to).Select(c => c.Ms)]);
+    /// <summary>The durations of <paramref name="instrument"/> (one of <see cref="Timed"/>) recorded in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds.</summary>
+    public Percentiles Durations(string instrument, DateTimeOffset from, DateTimeOffset to) =>
+        Percentiles.Of([.. Ending(instrument, from, to).Select(t => t.Ms)]);
 
-    /// <summary>The longest offset commit in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).</summary>
-    public double LongestCommitDuring(DateTimeOffset from, DateTimeOffset to) =>
-        _commits.Where(c => c.Ended >= from && c.Ended.AddMilliseconds(-c.Ms) <= to).Select(c => c.Ms).DefaultIfEmpty(0).Max();
+    /// <summary>The longest duration of <paramref name="instrument"/> recorded in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).</summary>
+    public double LongestEnding(string instrument, DateTimeOffset from, DateTimeOffset to) =>
+        Ending(instrument, from, to).Select(t => t.Ms).DefaultIfEmpty(0).Max();
 
-    /// <summary>
-    /// The longest produce (an API in this process: <c>ingest.api.produce.duration</c>, from ProduceAsync to Kafka's
-    /// acknowledgement) that ended in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
-    /// </summary>
-    public double LongestProduceEnding(DateTimeOffset from, DateTimeOffset to) =>
-        _produces.Where(p => p.Ended >= from && p.Ended <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
-
-    /// <summary>
-    /// The longest fetch delay (<c>ingest.worker.fetch.delay</c>: Kafka timestamp → the worker's poll returning the message)
-    /// of the messages polled in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
-    /// </summary>
-    public double LongestFetchDelay(DateTimeOffset from, DateTimeOffset to) =>
-        _fetches.Where(f => f.Polled >= from && f.Polled <= to).Select(f => f.Ms).DefaultIfEmpty(0).Max();
-
-    /// <summary>
-    /// The longest wait of a partition's batch for a shared transaction (<c>ingest.worker.transaction.wait</c>) among the
-    /// batches taken in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).
-    /// </summary>
-    public double LongestTransactionWait(DateTimeOffset from, DateTimeOffset to) =>
-        _transactionWaits.Where(w => w.Taken >= from && w.Taken <= to).Select(w => w.Ms).DefaultIfEmpty(0).Max();
-
-    /// <summary>
-    /// The longest shared transaction as the worker saw it (<c>ingest.worker.transaction.duration</c>: pool, statements,
-    /// commit acknowledged) in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds.
-    /// </summary>
-    public double LongestTransactionDuring(DateTimeOffset from, DateTimeOffset to) =>
-        _transactions.Where(t => t.Ended >= from && t.Ended.AddMilliseconds(-t.Ms) <= to).Select(t => t.Ms).DefaultIfEmpty(0).Max();
+    /// <summary>The longest duration of <paramref name="instrument"/> in flight at some time in [<paramref name="from"/>, <paramref name="to"/>], in milliseconds (0 if none).</summary>
+    public double LongestInFlight(string instrument, DateTimeOffset from, DateTimeOffset to) =>
+        Recorded(instrument).Where(t => t.Ended >= from && t.Ended.AddMilliseconds(-t.Ms) <= to).Select(t => t.Ms).DefaultIfEmpty(0).Max();
 
     public void Dispose() => _listener.Dispose();
+
+    private IEnumerable<(DateTimeOffset Ended, double Ms)> Ending(string instrument, DateTimeOffset from, DateTimeOffset to) =>
+        Recorded(instrument).Where(t => t.Ended >= from && t.Ended <= to);
+
+    private IEnumerable<(DateTimeOffset Ended, double Ms)> Recorded(string instrument) =>
+        _timed.TryGetValue(instrument, out var recorded) ? recorded : [];
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string key)
     {
