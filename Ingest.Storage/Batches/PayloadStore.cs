@@ -14,7 +14,11 @@ public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, IReadOnlyLi
 /// One partition's messages (in offset order) for a transaction, and the log time before which that partition's
 /// unfinished uploads count as abandoned (none discarded when null).
 /// </summary>
-public sealed record BatchPart(IReadOnlyList<IncomingPayload> Payloads, DateTimeOffset? AbandonBefore);
+public sealed record BatchPart(IReadOnlyList<IncomingPayload> Payloads, DateTimeOffset? AbandonBefore)
+{
+    /// <summary>The topic its messages were read from (empty for a part without any).</summary>
+    public string Topic => Payloads.Count > 0 ? Payloads[0].Topic : "";
+}
 
 /// <summary>
 /// Writes batches of payloads: one transaction per batch, in offset order. Each run of whole payloads is written as

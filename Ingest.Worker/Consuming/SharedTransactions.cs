@@ -90,11 +90,6 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
                 return null;
             }
 
-            foreach (var request in group.Where(r => r.Part.Payloads.Count > 0))
-            {
-                telemetry.TransactionWaited(request.Part.Payloads[0].Topic, timeProvider.GetElapsedTime(request.Queued));
-            }
-
             return group;
         }
     }
@@ -111,11 +106,16 @@ internal sealed class SharedTransactions(PayloadStore store, IOptions<WorkerOpti
                 allCancelled.Cancel();
             }
         })).ToList();
+        var started = timeProvider.GetTimestamp();
+        foreach (var request in group)
+        {
+            telemetry.TransactionWaited(request.Part.Topic, timeProvider.GetElapsedTime(request.Queued, started));
+        }
+
         try
         {
-            var started = timeProvider.GetTimestamp();
             var stored = await store.StoreAsync([.. group.Select(r => r.Part)], () => group.ForEach(r => r.OnStall?.Invoke()), allCancelled.Token);
-            telemetry.TransactionStored(group[0].Part.Payloads.Count > 0 ? group[0].Part.Payloads[0].Topic : "", timeProvider.GetElapsedTime(started));
+            telemetry.TransactionStored(group[0].Part.Topic, timeProvider.GetElapsedTime(started));
             for (var i = 0; i < group.Count; i++)
             {
                 group[i].Stored.TrySetResult(stored[i]);
